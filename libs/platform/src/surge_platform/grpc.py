@@ -1,0 +1,185 @@
+"""gRPC server and client plumbing shared by every service.
+
+- `create_server()` builds a `grpc.aio` server with the standard health service, reflection and
+  one interceptor that maps domain errors to status codes (one table: `STATUS_BY_ERROR`),
+  records RED metrics and propagates the caller's deadline.
+- `call_timeout()` gives an outgoing call the smaller of its own budget and what is left of the
+  incoming deadline, so a chain of calls never outlives its caller.
+
+    server, health = create_server(metrics)
+    inventory_pb2_grpc.add_InventoryServiceServicer_to_server(servicer, server)
+    await start_server(server, health, host, port, ["surge.inventory.v1.InventoryService"])
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
+from grpc_reflection.v1alpha import reflection
+from grpc_status import rpc_status
+
+from surge_platform import errors
+from surge_platform.logging import get_logger
+from surge_platform.telemetry import PlatformMetrics
+
+__all__ = [
+    "STATUS_BY_ERROR",
+    "call_timeout",
+    "create_server",
+    "field_violations",
+    "start_server",
+]
+
+STATUS_BY_ERROR: tuple[tuple[type[errors.DomainError], grpc.StatusCode], ...] = (
+    (errors.NotFound, grpc.StatusCode.NOT_FOUND),
+    (errors.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+    (errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
+    (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.Conflict, grpc.StatusCode.ABORTED),
+    (errors.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
+    (errors.ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
+)
+
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "surge_grpc_deadline", default=None
+)
+_log = get_logger("surge.grpc")
+
+
+def call_timeout(budget: float) -> float:
+    """Seconds an outgoing call may take: `budget`, capped by the incoming deadline."""
+    deadline = _deadline.get()
+    if deadline is None:
+        return budget
+    return max(0.001, min(budget, deadline - time.monotonic()))
+
+
+def status_for(exc: errors.DomainError) -> grpc.StatusCode:
+    for error_type, code in STATUS_BY_ERROR:
+        if isinstance(exc, error_type):
+            return code
+    return grpc.StatusCode.UNKNOWN
+
+
+def _rich_status(code: grpc.StatusCode, exc: errors.DomainError) -> grpc.Status:
+    status = status_pb2.Status(code=getattr(code_pb2, code.name), message=exc.message)
+    if isinstance(exc, errors.InvalidArgument) and exc.field_violations:
+        detail = any_pb2.Any()
+        detail.Pack(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
+                    for f, d in exc.field_violations.items()
+                ]
+            )
+        )
+        status.details.append(detail)
+    result: grpc.Status = rpc_status.to_status(status)
+    return result
+
+
+def field_violations(error: grpc.aio.AioRpcError) -> dict[str, str]:
+    """The per-field details of an INVALID_ARGUMENT error, for clients (the gateway)."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    found: dict[str, str] = {}
+    for detail in status.details if status else ():
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            request = error_details_pb2.BadRequest()
+            detail.Unpack(request)
+            found.update({v.field: v.description for v in request.field_violations})
+    return found
+
+
+class _ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    def __init__(self, metrics: PlatformMetrics) -> None:
+        self._metrics = metrics
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        method = details.method
+        if method.startswith("/grpc.health") or method.startswith("/grpc.reflection"):
+            return handler
+        inner = handler.unary_unary
+        metrics = self._metrics
+
+        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            started = time.perf_counter()
+            remaining = context.time_remaining()
+            token = _deadline.set(time.monotonic() + remaining if remaining else None)
+            code = grpc.StatusCode.OK
+            try:
+                return await inner(request, context)
+            except errors.DomainError as exc:
+                code = status_for(exc)
+                status = _rich_status(code, exc)
+                await context.abort(status.code, status.details, status.trailing_metadata)
+            except grpc.aio.AbortError:
+                code = context.code() or grpc.StatusCode.UNKNOWN
+                raise
+            except Exception:
+                code = grpc.StatusCode.INTERNAL
+                _log.exception("unhandled error in rpc", method=method)
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            finally:
+                _deadline.reset(token)
+                metrics.grpc_requests.labels(method, code.name).inc()
+                metrics.grpc_seconds.labels(method).observe(time.perf_counter() - started)
+
+        return grpc.unary_unary_rpc_method_handler(
+            wrapped,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def create_server(
+    metrics: PlatformMetrics, interceptors: Sequence[grpc.aio.ServerInterceptor] = ()
+) -> tuple[grpc.aio.Server, health_aio.HealthServicer]:
+    server = grpc.aio.server(
+        interceptors=[_ServerInterceptor(metrics), *interceptors],
+        options=[
+            ("grpc.so_reuseport", 0),
+            ("grpc.max_concurrent_streams", 1000),
+            ("grpc.keepalive_permit_without_calls", 1),
+        ],
+    )
+    health = health_aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    return server, health
+
+
+async def start_server(
+    server: grpc.aio.Server,
+    health: health_aio.HealthServicer,
+    host: str,
+    port: int,
+    service_names: Iterable[str],
+) -> int:
+    """Bind, start, enable reflection and report SERVING; returns the bound port."""
+    names = list(service_names)
+    reflection.enable_server_reflection(
+        [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+         reflection.SERVICE_NAME],
+        server,
+    )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"cannot bind gRPC port {host}:{port} (already in use?)")
+    await server.start()
+    for name in ["", *names]:
+        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return bound

@@ -1,0 +1,134 @@
+"""Consumers apply each message once, retry with a bound, and dead-letter what never succeeds."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from google.protobuf.wrappers_pb2 import StringValue
+from nats.js import JetStreamContext
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from surge_platform.db import SqlUnitOfWork
+from surge_platform.inbox import idempotent
+from surge_platform.messaging import (
+    HEADER_DLQ_DELIVERIES,
+    HEADER_DLQ_REASON,
+    HEADER_MESSAGE_ID,
+    JetStreamConsumer,
+    Route,
+    Topology,
+)
+from surge_platform.telemetry import PlatformMetrics
+from tests.support import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+async def record_effect(message: StringValue, uow: SqlUnitOfWork) -> None:
+    if message.value.startswith("poison"):
+        raise RuntimeError(f"cannot apply {message.value}")
+    await uow.connection.execute(
+        text(
+            "INSERT INTO effects (key, hits) VALUES (:key, 1) "
+            "ON CONFLICT (key) DO UPDATE SET hits = effects.hits + 1"
+        ),
+        {"key": message.value},
+    )
+    await uow.commit()
+
+
+async def hits(engine: AsyncEngine) -> dict[str, int]:
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT key, hits FROM effects"))).all()
+    return {row.key: row.hits for row in rows}
+
+
+@pytest.fixture
+async def running_consumer(
+    engine: AsyncEngine, js: JetStreamContext, topology: Topology, metrics: PlatformMetrics
+) -> AsyncIterator[Callable[[], JetStreamConsumer]]:
+    subject = topology.command("inventory", "record")
+    consumer = JetStreamConsumer(
+        js=js,
+        topology=topology,
+        stream=topology.stream("inventory", "cmd"),
+        durable="test-recorder",
+        routes={
+            subject: Route(
+                StringValue, idempotent("test-recorder", lambda: SqlUnitOfWork(engine), record_effect)
+            )
+        },
+        metrics=metrics,
+        max_deliver=3,
+        backoff=(0.05, 0.05, 0.05),
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    yield lambda: consumer
+    stop.set()
+    await task
+
+
+async def test_a_message_delivered_twice_is_applied_once(
+    running_consumer: Callable[[], JetStreamConsumer],
+    engine: AsyncEngine,
+    js: JetStreamContext,
+    topology: Topology,
+    metrics: PlatformMetrics,
+) -> None:
+    subject = topology.command("inventory", "record")
+    payload = StringValue(value="order-1").SerializeToString()
+    # Same logical message id twice, different Nats-Msg-Id: JetStream cannot dedupe it for us.
+    for attempt in ("a", "b"):
+        await js.publish(subject, payload,
+                         headers={HEADER_MESSAGE_ID: "msg-1", "Nats-Msg-Id": f"msg-1-{attempt}"})
+    await js.publish(subject, StringValue(value="order-2").SerializeToString(),
+                     headers={HEADER_MESSAGE_ID: "msg-2"})
+
+    def handled() -> float:
+        return metrics.registry.get_sample_value(
+            "surge_consumer_messages_total",
+            {"consumer": "test-recorder", "message": "record", "outcome": "ok"},
+        ) or 0
+
+    await wait_until(lambda: handled() == 3, 10, "three deliveries acked")
+    assert await hits(engine) == {"order-1": 1, "order-2": 1}
+
+
+async def test_poison_message_is_dead_lettered_after_bounded_retries_without_blocking(
+    running_consumer: Callable[[], JetStreamConsumer],
+    engine: AsyncEngine,
+    js: JetStreamContext,
+    topology: Topology,
+) -> None:
+    subject = topology.command("inventory", "record")
+    await js.publish(subject, StringValue(value="poison-1").SerializeToString(),
+                     headers={HEADER_MESSAGE_ID: "bad-1"})
+    await js.publish(subject, b"\xff\xff not protobuf", headers={HEADER_MESSAGE_ID: "bad-2"})
+    for n in range(20):
+        await js.publish(subject, StringValue(value=f"good-{n}").SerializeToString(),
+                         headers={HEADER_MESSAGE_ID: f"good-{n}"})
+
+    async def all_good_applied() -> bool:
+        return len(await hits(engine)) == 20
+
+    await wait_until(all_good_applied, 10, "the 20 good messages behind the poison")
+
+    async def two_dead_letters() -> bool:
+        return (await js.stream_info(topology.dlq_stream)).state.messages == 2
+
+    await wait_until(two_dead_letters, 10, "both bad messages in the dead-letter stream")
+    sub = await js.subscribe(topology.dlq_subject("test-recorder"), ordered_consumer=True)
+    letters = [await sub.next_msg(timeout=5) for _ in range(2)]
+    await sub.unsubscribe()
+    by_id = {(m.headers or {})[HEADER_MESSAGE_ID]: m for m in letters}
+    poison = by_id["bad-1"]
+    assert (poison.headers or {})[HEADER_DLQ_DELIVERIES] == "3"
+    assert "cannot apply poison-1" in (poison.headers or {})[HEADER_DLQ_REASON]
+    undecodable = by_id["bad-2"]
+    assert (undecodable.headers or {})[HEADER_DLQ_DELIVERIES] == "1"
+    assert "undecodable" in (undecodable.headers or {})[HEADER_DLQ_REASON]
+    assert all(count == 1 for count in (await hits(engine)).values())
