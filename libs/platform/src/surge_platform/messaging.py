@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -77,6 +78,18 @@ class Topology:
 
     def event(self, context: str, name: str) -> str:
         return f"{self.prefix}.{context}.evt.{name}"
+
+    def subject_for(self, message: type[Message] | Message) -> str:
+        """The subject a contract message travels on, derived from its proto name.
+
+        `surge.inventory.v1.ReserveStockCommand` -> `<prefix>.inventory.cmd.reserve_stock`;
+        `surge.inventory.v1.StockReserved` -> `<prefix>.inventory.evt.stock_reserved`.
+        """
+        full_name: str = message.DESCRIPTOR.full_name
+        _, context, _, name = full_name.split(".")
+        if name.endswith("Command"):
+            return self.command(context, _snake(name.removesuffix("Command")))
+        return self.event(context, _snake(name))
 
     def stream(self, context: str, kind: str) -> str:
         return f"{self.prefix}_{context}_{kind}".upper()
@@ -286,6 +299,10 @@ class JetStreamConsumer:
         self._log.error(
             "message dead-lettered", subject=msg.subject, reason=reason, deliveries=deliveries
         )
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def _describe(exc: BaseException) -> str:

@@ -268,3 +268,19 @@ class PaymentRecorded(_message.Message):
     payment_id: str
     amount: _common_pb2.Money
     def __init__(self, order_id: _Optional[str] = ..., payment_id: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
+
+class RecordPaymentCommand(_message.Message):
+    __slots__ = ("order_id", "customer_id", "payment_id", "amount", "method", "reference")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    customer_id: str
+    payment_id: str
+    amount: _common_pb2.Money
+    method: str
+    reference: str
+    def __init__(self, order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., payment_id: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., method: _Optional[str] = ..., reference: _Optional[str] = ...) -> None: ...
