@@ -1,0 +1,77 @@
+# Surge: the one entry point for people and CI. `make help` lists every target.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules --warn-undefined-variables
+
+UV_VERSION := 0.13.9
+UV := $(or $(shell command -v uv 2>/dev/null),.tools/uv/bin/uv)
+RUN := $(UV) run --frozen
+ROLE ?= operator
+SUB ?= alice
+PYTEST_ARGS ?=
+
+.PHONY: help
+help: ## List every target with what it does
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+.tools/uv/bin/uv:
+	python3 -m venv .tools/uv
+	.tools/uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.synced: uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml) | $(UV)
+	$(UV) sync --frozen --all-packages
+	@touch $@
+
+.PHONY: install
+install: .venv/.synced ## Install Python (uv) and every locked dependency into .venv
+
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: up
+up: install ## Install and start PostgreSQL, NATS and all five services (gateway on :8080)
+	$(RUN) python scripts/devstack.py up
+
+.PHONY: down
+down: ## Stop everything `make up` started (data stays in .surge/)
+	@if [ -x .venv/bin/python ]; then .venv/bin/python scripts/devstack.py down; fi
+
+.PHONY: status
+status: install ## Show each component's health
+	$(RUN) python scripts/devstack.py status
+
+.PHONY: token
+token: install ## Print a local JWT: make token ROLE=operator SUB=alice (last line)
+	$(RUN) surge-gateway token --role $(ROLE) --sub $(SUB) --key-dir .surge
+
+.PHONY: test
+test: install ## Run unit, integration and e2e tests against real PostgreSQL and NATS
+	$(RUN) pytest tests $(PYTEST_ARGS)
+
+.PHONY: test-unit
+test-unit: install ## Run only the unit tests (no servers)
+	$(RUN) pytest tests/unit $(PYTEST_ARGS)
+
+.PHONY: proto
+proto: install ## Regenerate libs/contracts from proto/
+	scripts/proto.sh
+
+.PHONY: lint
+lint: install node_modules/.installed ## buf lint, generated-code check, ruff, mypy --strict, import-linter
+	npx --no-install buf lint
+	scripts/proto.sh --check
+	$(RUN) ruff format --check .
+	$(RUN) ruff check .
+	$(RUN) mypy libs/platform/src services/*/src
+	$(RUN) lint-imports
+
+.PHONY: helm-check
+helm-check: install ## Lint, render and policy-check the Helm chart offline
+	bash scripts/helm_check.sh
+
+.PHONY: clean
+clean: down ## Stop everything and delete local data (.surge/)
+	rm -rf .surge
