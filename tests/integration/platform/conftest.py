@@ -8,7 +8,6 @@ from nats.js import JetStreamContext
 from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-
 from surge_platform.db import create_engine
 from surge_platform.messaging import Topology, connect
 from surge_platform.migrations import MESSAGING_DDL

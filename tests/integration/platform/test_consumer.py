@@ -10,7 +10,6 @@ from google.protobuf.wrappers_pb2 import StringValue
 from nats.js import JetStreamContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-
 from surge_platform.db import SqlUnitOfWork
 from surge_platform.inbox import idempotent
 from surge_platform.messaging import (
@@ -22,6 +21,7 @@ from surge_platform.messaging import (
     Topology,
 )
 from surge_platform.telemetry import PlatformMetrics
+
 from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
@@ -58,7 +58,8 @@ async def running_consumer(
         durable="test-recorder",
         routes={
             subject: Route(
-                StringValue, idempotent("test-recorder", lambda: SqlUnitOfWork(engine), record_effect)
+                StringValue,
+                idempotent("test-recorder", lambda: SqlUnitOfWork(engine), record_effect),
             )
         },
         metrics=metrics,
@@ -83,16 +84,25 @@ async def test_a_message_delivered_twice_is_applied_once(
     payload = StringValue(value="order-1").SerializeToString()
     # Same logical message id twice, different Nats-Msg-Id: JetStream cannot dedupe it for us.
     for attempt in ("a", "b"):
-        await js.publish(subject, payload,
-                         headers={HEADER_MESSAGE_ID: "msg-1", "Nats-Msg-Id": f"msg-1-{attempt}"})
-    await js.publish(subject, StringValue(value="order-2").SerializeToString(),
-                     headers={HEADER_MESSAGE_ID: "msg-2"})
+        await js.publish(
+            subject,
+            payload,
+            headers={HEADER_MESSAGE_ID: "msg-1", "Nats-Msg-Id": f"msg-1-{attempt}"},
+        )
+    await js.publish(
+        subject,
+        StringValue(value="order-2").SerializeToString(),
+        headers={HEADER_MESSAGE_ID: "msg-2"},
+    )
 
     def handled() -> float:
-        return metrics.registry.get_sample_value(
-            "surge_consumer_messages_total",
-            {"consumer": "test-recorder", "message": "record", "outcome": "ok"},
-        ) or 0
+        return (
+            metrics.registry.get_sample_value(
+                "surge_consumer_messages_total",
+                {"consumer": "test-recorder", "message": "record", "outcome": "ok"},
+            )
+            or 0
+        )
 
     await wait_until(lambda: handled() == 3, 10, "three deliveries acked")
     assert await hits(engine) == {"order-1": 1, "order-2": 1}
@@ -105,12 +115,18 @@ async def test_poison_message_is_dead_lettered_after_bounded_retries_without_blo
     topology: Topology,
 ) -> None:
     subject = topology.command("inventory", "record")
-    await js.publish(subject, StringValue(value="poison-1").SerializeToString(),
-                     headers={HEADER_MESSAGE_ID: "bad-1"})
+    await js.publish(
+        subject,
+        StringValue(value="poison-1").SerializeToString(),
+        headers={HEADER_MESSAGE_ID: "bad-1"},
+    )
     await js.publish(subject, b"\xff\xff not protobuf", headers={HEADER_MESSAGE_ID: "bad-2"})
     for n in range(20):
-        await js.publish(subject, StringValue(value=f"good-{n}").SerializeToString(),
-                         headers={HEADER_MESSAGE_ID: f"good-{n}"})
+        await js.publish(
+            subject,
+            StringValue(value=f"good-{n}").SerializeToString(),
+            headers={HEADER_MESSAGE_ID: f"good-{n}"},
+        )
 
     async def all_good_applied() -> bool:
         return len(await hits(engine)) == 20

@@ -14,12 +14,12 @@ from google.protobuf.wrappers_pb2 import StringValue
 from nats.js import JetStreamContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-
 from surge_platform.db import SqlUnitOfWork, asyncpg_dsn
 from surge_platform.messaging import HEADER_MESSAGE_ID, Topology
 from surge_platform.outbox import OutboxRelay
 from surge_platform.telemetry import PlatformMetrics
 from surge_platform.testing.servers import NatsServer
+
 from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
@@ -63,8 +63,9 @@ async def test_two_relays_at_once_publish_each_row_exactly_once(
     subject = topology.event("inventory", "test_happened")
     await write_outbox(engine, subject, 2000)
     relays = [
-        OutboxRelay(engine, js, listen_dsn=asyncpg_dsn(database_url), metrics=metrics,
-                    batch_size=50)
+        OutboxRelay(
+            engine, js, listen_dsn=asyncpg_dsn(database_url), metrics=metrics, batch_size=50
+        )
         for _ in range(2)
     ]
 
@@ -86,8 +87,9 @@ async def test_relay_wakes_on_notify_and_publishes_new_rows(
     metrics: PlatformMetrics,
 ) -> None:
     subject = topology.event("billing", "woken")
-    relay = OutboxRelay(engine, js, listen_dsn=asyncpg_dsn(database_url), metrics=metrics,
-                        poll_interval=30)
+    relay = OutboxRelay(
+        engine, js, listen_dsn=asyncpg_dsn(database_url), metrics=metrics, poll_interval=30
+    )
     stop = asyncio.Event()
     running = asyncio.create_task(relay.run(stop))
     try:
@@ -142,7 +144,8 @@ async def test_relay_killed_mid_batch_loses_nothing_and_duplicates_nothing(
     await write_outbox(engine, subject, total, per_tx=5000)
     doomed = subprocess.Popen(
         [sys.executable, "-c", RELAY_SCRIPT, database_url, nats_server.url],
-        stdout=subprocess.DEVNULL, cwd=os.getcwd(),
+        stdout=subprocess.DEVNULL,
+        cwd=os.getcwd(),
     )
 
     async def some_published() -> bool:

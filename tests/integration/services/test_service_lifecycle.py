@@ -10,7 +10,6 @@ import time
 import urllib.request
 
 import pytest
-
 from surge_platform.testing.servers import NatsServer
 from surge_platform.testing.services import ServiceProcess, service_env
 
@@ -26,7 +25,11 @@ def test_a_missing_setting_stops_start_up_within_two_seconds_naming_it(name: str
 
     done = subprocess.run(
         [sys.executable, "-c", f"from surge_{name}.entrypoints.cli import main; main()", "serve"],
-        env=env, capture_output=True, text=True, timeout=10, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
     )
 
     assert time.monotonic() - started < 2.0
@@ -38,8 +41,10 @@ def test_a_missing_setting_stops_start_up_within_two_seconds_naming_it(name: str
 async def test_service_serves_health_and_metrics_and_stops_within_ten_seconds(
     name: str, database_url: str, nats_server: NatsServer, nats_prefix: str
 ) -> None:
-    service = ServiceProcess(name, service_env(name, database_url, nats_server.url, nats_prefix,
-                                               inventory_addr="127.0.0.1:1"))
+    service = ServiceProcess(
+        name,
+        service_env(name, database_url, nats_server.url, nats_prefix, inventory_addr="127.0.0.1:1"),
+    )
     await asyncio.to_thread(service.migrate)
     await asyncio.to_thread(service.start)
     try:

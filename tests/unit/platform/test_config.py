@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 from pydantic_settings import SettingsConfigDict
-
 from surge_platform.config import ServiceSettings, load_settings
 
 

@@ -28,7 +28,8 @@ def test_every_subject_falls_in_exactly_one_stream() -> None:
 
     for subject in subjects:
         owners = [
-            s.name for s in streams
+            s.name
+            for s in streams
             if any(subject.startswith(p.removesuffix(">")) for p in (s.subjects or []))
         ]
         assert len(owners) == 1, (subject, owners)

@@ -1,7 +1,7 @@
 """The command line every service shares: `surge-<name> serve|migrate`.
 
-    def main() -> None:
-        run_cli("inventory", InventorySettings, bootstrap.build, MIGRATIONS)
+def main() -> None:
+    run_cli("inventory", InventorySettings, bootstrap.build, MIGRATIONS)
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ def run_cli(
     commands = parser.add_subparsers(dest="command", required=True)
     serve_cmd = commands.add_parser("serve", help="run the service")
     serve_cmd.add_argument(
-        "--role", choices=[r.value for r in Role], default=Role.ALL.value,
+        "--role",
+        choices=[r.value for r in Role],
+        default=Role.ALL.value,
         help="which part to run (default: all in one process)",
     )
     commands.add_parser("migrate", help="apply database migrations and exit")

@@ -34,7 +34,7 @@ class ServiceSettings(BaseSettings):
         pattern=r"^[a-z][a-z0-9_]*$",
         description="First token of every subject and stream name; isolates environments",
     )
-    grpc_host: str = "0.0.0.0"  # noqa: S104 - containers listen on all interfaces
+    grpc_host: str = "0.0.0.0"  # containers listen on all interfaces; `make up` sets 127.0.0.1
     grpc_port: int = Field(default=50051, ge=1, le=65535)
     metrics_port: int = Field(default=9090, ge=0, le=65535)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")

@@ -88,7 +88,7 @@ def _rich_status(code: grpc.StatusCode, exc: errors.DomainError) -> grpc.Status:
 
 def field_violations(error: grpc.aio.AioRpcError) -> dict[str, str]:
     """The per-field details of an INVALID_ARGUMENT error, for clients (the gateway)."""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     found: dict[str, str] = {}
     for detail in status.details if status else ():
         if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
@@ -98,15 +98,17 @@ def field_violations(error: grpc.aio.AioRpcError) -> dict[str, str]:
     return found
 
 
-class _ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class _ServerInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, metrics: PlatformMetrics) -> None:
         self._metrics = metrics
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
+        ],
         details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(details)
         if handler is None or handler.unary_unary is None:
             return handler
@@ -116,13 +118,13 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         inner = handler.unary_unary
         metrics = self._metrics
 
-        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             started = time.perf_counter()
             remaining = context.time_remaining()
             token = _deadline.set(time.monotonic() + remaining if remaining else None)
             code = grpc.StatusCode.OK
             try:
-                return await inner(request, context)
+                return await inner(request, context)  # type: ignore[arg-type]
             except errors.DomainError as exc:
                 code = status_for(exc)
                 status = _rich_status(code, exc)
@@ -172,8 +174,11 @@ async def start_server(
     """Bind, start, enable reflection and report SERVING; returns the bound port."""
     names = list(service_names)
     reflection.enable_server_reflection(
-        [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-         reflection.SERVICE_NAME],
+        [
+            *names,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ],
         server,
     )
     bound = server.add_insecure_port(f"{host}:{port}")

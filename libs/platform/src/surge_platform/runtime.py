@@ -16,13 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from surge_platform.logging import get_logger
 
 __all__ = ["Runtime"]
 
-Task = Callable[[asyncio.Event], Awaitable[None]]
+Task = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 Hook = Callable[[], Awaitable[object]]
 
 
@@ -45,13 +46,13 @@ class Runtime:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
-        running = {
+        running: dict[asyncio.Task[None], str] = {
             asyncio.create_task(task(self.stop), name=name): name for name, task in self._tasks
         }
         self._log.info("service started", tasks=list(running.values()))
-        stopper = asyncio.create_task(self.stop.wait())
-        done, _ = await asyncio.wait({*running, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        crashed = [t for t in done if t is not stopper and t.exception() is not None]
+        stopper: asyncio.Task[object] = asyncio.create_task(self.stop.wait())
+        await asyncio.wait({*running, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        crashed = [t for t in running if t.done() and t.exception() is not None]
         for task in crashed:
             self._log.error(
                 "task crashed; stopping", task=running[task], error=repr(task.exception())

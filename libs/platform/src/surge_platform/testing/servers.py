@@ -64,7 +64,8 @@ def _run_as() -> str | None:
     except KeyError:
         subprocess.run(
             ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
     return PG_USER
 
@@ -114,8 +115,17 @@ class PostgresServer:
         user = _run_as()
         self.root.mkdir(parents=True, exist_ok=True)
         _own(self.root, user)
-        args = [_pg_bin("initdb"), "-D", str(self.data_dir), "-U", "postgres", "-E", "utf8",
-                "--no-sync", "--auth-local=trust"]
+        args = [
+            _pg_bin("initdb"),
+            "-D",
+            str(self.data_dir),
+            "-U",
+            "postgres",
+            "-E",
+            "utf8",
+            "--no-sync",
+            "--auth-local=trust",
+        ]
         pwfile = self.root / ".pwfile"
         if self.superuser_password:
             pwfile.write_text(self.superuser_password)
@@ -138,9 +148,22 @@ class PostgresServer:
             f"-c fsync={'on' if fsync else 'off'} -c full_page_writes={'on' if fsync else 'off'}"
         )
         subprocess.run(
-            [_pg_bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file), "-w",
-             "-t", "30", "-o", options, "start"],
-            check=True, user=_run_as(), stdout=subprocess.DEVNULL,
+            [
+                _pg_bin("pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-w",
+                "-t",
+                "30",
+                "-o",
+                options,
+                "start",
+            ],
+            check=True,
+            user=_run_as(),
+            stdout=subprocess.DEVNULL,
         )
 
     def stop(self, mode: str = "fast") -> None:
@@ -148,21 +171,46 @@ class PostgresServer:
             return
         subprocess.run(
             [_pg_bin("pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop"],
-            check=False, user=_run_as(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            check=False,
+            user=_run_as(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
     def running(self) -> bool:
-        return subprocess.run(
-            [_pg_bin("pg_ctl"), "-D", str(self.data_dir), "status"],
-            check=False, user=_run_as(), capture_output=True,
-        ).returncode == 0
+        return (
+            subprocess.run(
+                [_pg_bin("pg_ctl"), "-D", str(self.data_dir), "status"],
+                check=False,
+                user=_run_as(),
+                capture_output=True,
+            ).returncode
+            == 0
+        )
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         env = {**os.environ, "PGPASSWORD": self.superuser_password or ""}
         done = subprocess.run(
-            [_pg_bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-             "-d", database, "-v", "ON_ERROR_STOP=1", "-Atq", "-c", sql],
-            check=True, capture_output=True, text=True, env=env,
+            [
+                _pg_bin("psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-Atq",
+                "-c",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=env,
         )
         return done.stdout
 
@@ -195,8 +243,18 @@ class NatsServer:
         return f"nats://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        args = [nats_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js",
-                "-sd", str(self.root / "jetstream"), "--server_name", "surge-nats"]
+        args = [
+            nats_binary(),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-js",
+            "-sd",
+            str(self.root / "jetstream"),
+            "--server_name",
+            "surge-nats",
+        ]
         if self.monitor_port:
             args += ["-m", str(self.monitor_port)]
         return args

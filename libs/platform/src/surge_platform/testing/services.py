@@ -1,10 +1,10 @@
 """Run a Surge service as a real child process (`surge-<name> ...`) for integration and e2e tests.
 
-    service = ServiceProcess("inventory", env=service_env("inventory", database_url, nats, prefix))
-    service.migrate()
-    service.start()          # returns once gRPC health says SERVING
-    ...
-    service.stop()           # SIGTERM, then waits; fails loudly if it does not exit in time
+service = ServiceProcess("inventory", env=service_env("inventory", database_url, nats, prefix))
+service.migrate()
+service.start()          # returns once gRPC health says SERVING
+...
+service.stop()           # SIGTERM, then waits; fails loudly if it does not exit in time
 """
 
 from __future__ import annotations
@@ -77,20 +77,28 @@ class ServiceProcess:
         return f"http://127.0.0.1:{self.env[self.prefix + 'METRICS_PORT']}/metrics"
 
     def _command(self, *args: str) -> list[str]:
-        return [sys.executable, "-c", f"from surge_{self.name}.entrypoints.cli import main; main()",
-                *args]
+        return [
+            sys.executable,
+            "-c",
+            f"from surge_{self.name}.entrypoints.cli import main; main()",
+            *args,
+        ]
 
     def migrate(self) -> None:
         subprocess.run(
-            self._command("migrate"), env={**os.environ, **self.env}, check=True,
+            self._command("migrate"),
+            env={**os.environ, **self.env},
+            check=True,
             capture_output=True,
         )
 
     def start(self, deadline: float = 30.0) -> None:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                self._command(*self.args), env={**os.environ, **self.env},
-                stdout=log, stderr=subprocess.STDOUT,
+                self._command(*self.args),
+                env={**os.environ, **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         end = time.monotonic() + deadline
         while not grpc_serving(self.address):
