@@ -75,3 +75,7 @@ helm-check: install ## Lint, render and policy-check the Helm chart offline
 .PHONY: clean
 clean: down ## Stop everything and delete local data (.surge/)
 	rm -rf .surge
+
+.PHONY: bench-saga
+bench-saga: install ## Benchmark the saga on the running local stack (make up first)
+	$(RUN) python bench/saga.py
