@@ -79,3 +79,7 @@ clean: down ## Stop everything and delete local data (.surge/)
 .PHONY: bench-saga
 bench-saga: install ## Benchmark the saga on the running local stack (make up first)
 	$(RUN) python bench/saga.py
+
+.PHONY: image
+image: ## Build the container image (needs a Docker engine; none on the dev machines)
+	docker build -t surge:dev .
