@@ -25,6 +25,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
+from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
 
 from surge_platform import errors
 from surge_platform.logging import get_logger
@@ -33,6 +34,7 @@ from surge_platform.telemetry import PlatformMetrics
 __all__ = [
     "STATUS_BY_ERROR",
     "call_timeout",
+    "channel",
     "create_server",
     "field_violations",
     "start_server",
@@ -152,7 +154,11 @@ def create_server(
     metrics: PlatformMetrics, interceptors: Sequence[grpc.aio.ServerInterceptor] = ()
 ) -> tuple[grpc.aio.Server, health_aio.HealthServicer]:
     server = grpc.aio.server(
-        interceptors=[_ServerInterceptor(metrics), *interceptors],
+        interceptors=[
+            aio_server_interceptor(),  # type: ignore[no-untyped-call]
+            _ServerInterceptor(metrics),
+            *interceptors,
+        ],
         options=[
             ("grpc.so_reuseport", 0),
             ("grpc.max_concurrent_streams", 1000),
@@ -162,6 +168,24 @@ def create_server(
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     return server, health
+
+
+def channel(target: str) -> grpc.aio.Channel:
+    """A client channel to another Surge service: traced, kept alive, balanced per call.
+
+    `target` may be `host:port` or `dns:///name:port`; with several addresses behind a headless
+    Kubernetes Service, `round_robin` spreads calls over every replica, not per connection.
+    """
+    return grpc.aio.insecure_channel(
+        target,
+        interceptors=aio_client_interceptors(),  # type: ignore[no-untyped-call]
+        options=[
+            ("grpc.lb_policy_name", "round_robin"),
+            ("grpc.keepalive_time_ms", 30_000),
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.enable_retries", 1),
+        ],
+    )
 
 
 async def start_server(
