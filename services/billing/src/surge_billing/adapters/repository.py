@@ -1,0 +1,278 @@
+"""SQLAlchemy Core queries for invoices (no ORM on hot paths); payments and credit limits are
+in `accounts.py`.
+
+Concurrency rules live here, next to the SQL that relies on them:
+- the invoice counter row of a year is bumped (an upsert: `... ON CONFLICT (year) DO UPDATE
+  SET last = last + 1 RETURNING last`, so the row is created on first use) in the issuing
+  transaction, in the same statement as the invoice INSERT; its row lock serialises numbering
+  until commit and a rollback returns the number, so numbers are gapless;
+- `lock_order` (two-key advisory lock, namespace 1) serialises everything that changes one
+  order's invoice or payments, so a payment and an issue cannot miss each other;
+- `lock_customer` (single-key advisory lock on hashtext(customer_id)) serialises credit checks,
+  so two invoices cannot both squeeze under one limit. Lock order: order, then customer.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from surge_billing.domain.invoices import (
+    Invoice,
+    InvoiceStatus,
+    PaymentTerms,
+    PricedLine,
+)
+
+__all__ = ["InvoiceRepository", "IssueContext", "is_uuid"]
+
+_ORDER_LOCK_NAMESPACE = 1
+
+_INVOICE_COLUMNS = (
+    "id, number, saga_id, order_id, customer_id, status, payment_terms, currency, lines, "
+    "subtotal_minor, tax_minor, discount_minor, total_minor, issued_at, due_at, paid_at, "
+    "voided_at, void_reason"
+)
+
+_LOCK_ORDER = text(f"SELECT pg_advisory_xact_lock({_ORDER_LOCK_NAMESPACE}, hashtext(:order_id))")
+_LOCK_CUSTOMER = text("SELECT pg_advisory_xact_lock(hashtext(:customer_id))")
+# Take the year's next number and insert the invoice in one statement, so the counter row (whose
+# lock serialises every issue of the year until commit) is held for as few round trips as
+# possible. The upsert creates the year's row on first use; a rollback gives the number back.
+# The number is formatted as domain.invoices.invoice_number does; the handler checks they agree.
+_INSERT_NUMBERED = text(
+    "WITH n AS (INSERT INTO invoice_counters AS c (year, last) VALUES (:year, 1) "
+    "ON CONFLICT (year) DO UPDATE SET last = c.last + 1 RETURNING c.last) "
+    f"INSERT INTO invoices ({_INVOICE_COLUMNS}, year, seq) VALUES (:id, "
+    "'INV-' || lpad(CAST(:year AS text), 4, '0') || '-' || "
+    "lpad(CAST((SELECT last FROM n) AS text), "
+    "greatest(6, length(CAST((SELECT last FROM n) AS text))), '0'), "
+    ":saga_id, :order_id, :customer_id, :status, :payment_terms, :currency, "
+    "CAST(:lines AS jsonb), :subtotal_minor, :tax_minor, :discount_minor, :total_minor, "
+    ":issued_at, :due_at, :paid_at, :voided_at, :void_reason, :year, (SELECT last FROM n)) "
+    "RETURNING seq, number"
+)
+_LIVE_FOR_ORDER = text(
+    f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE order_id = :order_id AND status <> 'VOID'"
+)
+_CURRENT_FOR_ISSUE = text(
+    f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE order_id = :order_id "
+    "AND (status <> 'VOID' OR saga_id = :saga_id) ORDER BY status <> 'VOID' DESC, id DESC LIMIT 1"
+)
+_ISSUE_CONTEXT = text(
+    "SELECT s.cancelled, s.paid_minor, i.* FROM (SELECT "
+    "EXISTS (SELECT 1 FROM invoice_cancellations "
+    "        WHERE order_id = :order_id AND saga_id = :saga_id) AS cancelled, "
+    "(SELECT coalesce(sum(amount_minor), 0) FROM payments "
+    " WHERE order_id = :order_id AND currency = :currency) AS paid_minor) AS s "
+    f"LEFT JOIN LATERAL (SELECT {_INVOICE_COLUMNS} FROM invoices WHERE order_id = :order_id "
+    "AND (status <> 'VOID' OR saga_id = :saga_id) ORDER BY status <> 'VOID' DESC, id DESC "
+    "LIMIT 1) AS i ON true"
+)
+_LATEST_VOID_FOR_ORDER = text(
+    f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE order_id = :order_id AND status = 'VOID' "
+    "ORDER BY id DESC LIMIT 1"
+)
+_GET = text(f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE id = CAST(:id AS uuid)")
+_VOID = text(
+    "UPDATE invoices SET status = 'VOID', voided_at = :at, void_reason = :reason, paid_at = NULL "
+    "WHERE id = CAST(:id AS uuid) AND status <> 'VOID'"
+)
+_MARK_PAID = text(
+    "UPDATE invoices SET status = 'PAID', paid_at = :at "
+    "WHERE id = CAST(:id AS uuid) AND status = 'ISSUED'"
+)
+_CANCEL = text(
+    "INSERT INTO invoice_cancellations (order_id, saga_id, reason) "
+    "VALUES (:order_id, :saga_id, :reason) ON CONFLICT DO NOTHING"
+)
+
+
+@dataclass(frozen=True)
+class IssueContext:
+    """`existing`: the order's live invoice, else the (voided) one this saga issued, else None;
+    `cancelled`: this saga's invoice step was already compensated; `paid_minor`: payments
+    received for the order in the invoice's currency."""
+
+    existing: Invoice | None
+    cancelled: bool
+    paid_minor: int
+
+
+def is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+class InvoiceRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def lock_order(self, order_id: str) -> None:
+        """Serialise issue, void and payments of one order until the transaction ends."""
+        await self._connection.execute(_LOCK_ORDER, {"order_id": order_id})
+
+    async def lock_customer(self, customer_id: str) -> None:
+        """Serialise credit checks of one customer until the transaction ends."""
+        await self._connection.execute(_LOCK_CUSTOMER, {"customer_id": customer_id})
+
+    async def add_numbered(self, invoice: Invoice, *, year: int) -> tuple[int, str]:
+        """Insert `invoice` under the year's next number; returns (sequence, number).
+
+        `invoice.number` is ignored: the number exists only once the counter row is locked.
+        Call this last in the transaction (then only the outbox and COMMIT follow), because
+        the counter row stays locked until commit and every issue of the year waits for it.
+        """
+        row = (
+            await self._connection.execute(
+                _INSERT_NUMBERED,
+                {
+                    "id": invoice.id,
+                    "saga_id": invoice.saga_id,
+                    "order_id": invoice.order_id,
+                    "customer_id": invoice.customer_id,
+                    "status": invoice.status.value,
+                    "payment_terms": invoice.payment_terms.value,
+                    "currency": invoice.currency,
+                    "lines": json.dumps([_line_json(line) for line in invoice.lines]),
+                    "subtotal_minor": invoice.subtotal_minor,
+                    "tax_minor": invoice.tax_minor,
+                    "discount_minor": invoice.discount_minor,
+                    "total_minor": invoice.total_minor,
+                    "issued_at": invoice.issued_at,
+                    "due_at": invoice.due_at,
+                    "paid_at": invoice.paid_at,
+                    "voided_at": invoice.voided_at,
+                    "void_reason": invoice.void_reason,
+                    "year": year,
+                },
+            )
+        ).one()
+        return int(row.seq), str(row.number)
+
+    async def get(self, invoice_id: str) -> Invoice | None:
+        if not is_uuid(invoice_id):
+            return None
+        row = (await self._connection.execute(_GET, {"id": invoice_id})).first()
+        return _invoice(row) if row else None
+
+    async def live_for_order(self, order_id: str) -> Invoice | None:
+        row = (await self._connection.execute(_LIVE_FOR_ORDER, {"order_id": order_id})).first()
+        return _invoice(row) if row else None
+
+    async def current_for_issue(self, order_id: str, saga_id: str) -> Invoice | None:
+        """The order's live invoice, else the (voided) invoice this saga issued, else None."""
+        params = {"order_id": order_id, "saga_id": saga_id}
+        row = (await self._connection.execute(_CURRENT_FOR_ISSUE, params)).first()
+        return _invoice(row) if row else None
+
+    async def issue_context(self, order_id: str, saga_id: str, currency: str) -> IssueContext:
+        """What issuing needs to know about the order, in one round trip (see IssueContext)."""
+        params = {"order_id": order_id, "saga_id": saga_id, "currency": currency}
+        row = (await self._connection.execute(_ISSUE_CONTEXT, params)).one()
+        return IssueContext(
+            existing=_invoice(row) if row.id is not None else None,
+            cancelled=bool(row.cancelled),
+            paid_minor=int(row.paid_minor),
+        )
+
+    async def latest_void_for_order(self, order_id: str) -> Invoice | None:
+        params = {"order_id": order_id}
+        row = (await self._connection.execute(_LATEST_VOID_FOR_ORDER, params)).first()
+        return _invoice(row) if row else None
+
+    async def void(self, invoice_id: str, reason: str, at: datetime) -> bool:
+        result = await self._connection.execute(
+            _VOID, {"id": invoice_id, "reason": reason, "at": at}
+        )
+        return result.rowcount == 1
+
+    async def mark_paid(self, invoice_id: str, at: datetime) -> bool:
+        result = await self._connection.execute(_MARK_PAID, {"id": invoice_id, "at": at})
+        return result.rowcount == 1
+
+    async def record_cancellation(self, order_id: str, saga_id: str, reason: str) -> None:
+        await self._connection.execute(
+            _CANCEL, {"order_id": order_id, "saga_id": saga_id, "reason": reason}
+        )
+
+    async def list(
+        self,
+        *,
+        order_id: str = "",
+        customer_id: str = "",
+        status: InvoiceStatus | None = None,
+        before_id: str | None = None,
+        limit: int,
+    ) -> list[Invoice]:
+        """Newest first (ids are UUIDv7, so id order is issue order); `before_id` pages on."""
+        where: list[str] = []
+        params: dict[str, Any] = {"limit": limit}
+        if order_id:
+            where.append("order_id = :order_id")
+            params["order_id"] = order_id
+        if customer_id:
+            where.append("customer_id = :customer_id")
+            params["customer_id"] = customer_id
+        if status is not None:
+            where.append("status = :status")
+            params["status"] = status.value
+        if before_id is not None:
+            where.append("id < CAST(:before_id AS uuid)")
+            params["before_id"] = before_id
+        clause = f"WHERE {' AND '.join(where)} " if where else ""
+        query = text(
+            f"SELECT {_INVOICE_COLUMNS} FROM invoices {clause}ORDER BY id DESC LIMIT :limit"
+        )
+        rows = (await self._connection.execute(query, params)).all()
+        return [_invoice(row) for row in rows]
+
+
+def _line_json(line: PricedLine) -> dict[str, Any]:
+    return {
+        "sku": line.sku,
+        "description": line.description,
+        "quantity": line.quantity,
+        "unit_price_minor": line.unit_price_minor,
+        "discount_minor": line.discount_minor,
+        "tax_minor": line.tax_minor,
+        "amount_minor": line.amount_minor,
+    }
+
+
+def _lines(raw: str | Sequence[dict[str, Any]]) -> tuple[PricedLine, ...]:
+    items = json.loads(raw) if isinstance(raw, str) else raw
+    return tuple(PricedLine(**item) for item in items)
+
+
+def _invoice(row: Any) -> Invoice:
+    return Invoice(
+        id=str(row.id),
+        number=row.number,
+        saga_id=row.saga_id,
+        order_id=row.order_id,
+        customer_id=row.customer_id,
+        status=InvoiceStatus(row.status),
+        payment_terms=PaymentTerms(row.payment_terms),
+        currency=row.currency,
+        lines=_lines(row.lines),
+        subtotal_minor=int(row.subtotal_minor),
+        tax_minor=int(row.tax_minor),
+        discount_minor=int(row.discount_minor),
+        total_minor=int(row.total_minor),
+        issued_at=row.issued_at,
+        due_at=row.due_at,
+        paid_at=row.paid_at,
+        voided_at=row.voided_at,
+        void_reason=row.void_reason,
+    )
