@@ -1,0 +1,1 @@
+"""The fulfillment domain: shipment state machine, parcel planning, carrier rules (stdlib only)."""
