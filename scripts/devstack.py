@@ -22,7 +22,7 @@ from surge_platform.testing.servers import NatsServer, PostgresServer, port_in_u
 from surge_platform.testing.services import grpc_serving
 
 ROOT = Path(__file__).resolve().parent.parent
-STATE = ROOT / ".surge"
+STATE = Path(os.environ.get("SURGE_DEV_STATE_DIR", ROOT / ".surge")).resolve()
 LOGS = STATE / "logs"
 SERVICES = ("inventory", "fulfillment", "billing", "order")
 DEFAULT_PORTS = {
@@ -113,7 +113,10 @@ def ensure_databases(pg: PostgresServer) -> None:
 
 def run_cli(name: str, args: list[str], env: dict[str, str]) -> None:
     done = subprocess.run(
-        [f"surge-{name}", *args], env={**os.environ, **env}, capture_output=True, text=True,
+        [f"surge-{name}", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
         check=False,
     )
     if done.returncode != 0:
@@ -123,9 +126,7 @@ def run_cli(name: str, args: list[str], env: dict[str, str]) -> None:
 def healthy(p: dict[str, int]) -> dict[str, bool]:
     status = {name: grpc_serving(f"127.0.0.1:{p[name]}") for name in SERVICES}
     try:
-        with urllib.request.urlopen(
-            f"http://127.0.0.1:{p['gateway']}/readyz", timeout=1
-        ) as reply:
+        with urllib.request.urlopen(f"http://127.0.0.1:{p['gateway']}/readyz", timeout=1) as reply:
             status["gateway"] = reply.status == 200
     except OSError:
         status["gateway"] = False
@@ -160,9 +161,19 @@ def up() -> None:
     env_file.chmod(0o600)
     with open(LOGS / "services.log", "ab") as log:
         honcho = subprocess.Popen(
-            [str(Path(sys.executable).parent / "honcho"), "-f", str(ROOT / "Procfile"),
-             "-e", str(env_file), "-d", str(ROOT), "start"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(Path(sys.executable).parent / "honcho"),
+                "-f",
+                str(ROOT / "Procfile"),
+                "-e",
+                str(env_file),
+                "-d",
+                str(ROOT),
+                "start",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     honcho_pid.write_text(str(honcho.pid))
     deadline = time.monotonic() + 90
@@ -206,8 +217,9 @@ def status() -> None:
     p = ports()
     pg = postgres(p)
     print(f"postgres     {'running' if pg.running() else 'stopped'}  127.0.0.1:{p['postgres']}")
-    print(f"nats         {'running' if port_in_use(p['nats']) else 'stopped'}  "
-          f"127.0.0.1:{p['nats']}")
+    print(
+        f"nats         {'running' if port_in_use(p['nats']) else 'stopped'}  127.0.0.1:{p['nats']}"
+    )
     for name, ok in healthy(p).items():
         print(f"{name:<12} {'SERVING' if ok else 'down'}  127.0.0.1:{p[name]}")
 
