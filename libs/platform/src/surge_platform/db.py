@@ -37,7 +37,9 @@ def create_engine(url: str, *, pool_size: int = 20, echo: bool = False) -> Async
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip per unit of work. A dead connection fails that one
+        # message or call, which is redelivered or retried; recycling bounds connection age.
+        pool_pre_ping=False,
         pool_recycle=1800,
         echo=echo,
     )
