@@ -1,0 +1,1 @@
+"""The order domain: status machine, saga rules, order placement rules. Stdlib only."""
