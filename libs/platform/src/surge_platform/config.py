@@ -39,9 +39,9 @@ class ServiceSettings(BaseSettings):
     metrics_port: int = Field(default=9090, ge=0, le=65535)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     log_json: bool = True
-    db_pool_size: int = Field(default=20, ge=1, le=500)
+    db_pool_size: int = Field(default=32, ge=1, le=500)
     consumer_batch: int = Field(default=128, ge=1, le=1024)
-    consumer_concurrency: int = Field(default=64, ge=1, le=1024)
+    consumer_concurrency: int = Field(default=16, ge=1, le=1024)
     max_deliver: int = Field(default=5, ge=1, le=100)
     shutdown_grace_seconds: float = Field(default=8.0, gt=0, le=60)
     test_failures_enabled: bool = Field(

@@ -36,7 +36,9 @@ def create_engine(url: str, *, pool_size: int = 20, echo: bool = False) -> Async
     return create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        # No overflow: overflow connections are opened and closed per checkout under load,
+        # which costs more than waiting a moment for a pooled one.
+        max_overflow=0,
         # No pre-ping: it costs a round trip per unit of work. A dead connection fails that one
         # message or call, which is redelivered or retried; recycling bounds connection age.
         pool_pre_ping=False,
