@@ -11,7 +11,6 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from surge_platform.testing.servers import free_port
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +31,12 @@ def stack_env(tmp_path: Path) -> dict[str, str]:
 def devstack(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "devstack.py"), command],
-        env=env, capture_output=True, text=True, timeout=180, check=False, cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        cwd=ROOT,
     )
 
 

@@ -1,0 +1,3 @@
+from surge_platform.migrations import run_env
+
+run_env()

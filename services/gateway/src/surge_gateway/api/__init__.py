@@ -1,0 +1,1 @@
+"""HTTP routers, one module per resource; `deps` holds the shared `Annotated` dependencies."""

@@ -1,0 +1,59 @@
+"""Dependencies shared by the routers: the app's parts as `Annotated` aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+
+from surge_gateway.admission import AdmissionController
+from surge_gateway.auth import Authenticator, Principal
+from surge_gateway.config import GatewaySettings
+from surge_gateway.downstream import Downstream
+from surge_gateway.idempotency import Idempotency
+from surge_gateway.intake import Placer
+from surge_gateway.problems import ProblemError
+
+__all__ = [
+    "Admission",
+    "Auth",
+    "Downstreams",
+    "IdempotencyKey",
+    "Idempotent",
+    "OrderPlacer",
+    "Settings",
+    "ensure_visible",
+]
+
+
+def _state(name: str) -> Any:
+    def get(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    get.__name__ = f"get_{name}"
+    return get
+
+
+Downstreams = Annotated[Downstream, Depends(_state("downstream"))]
+Idempotent = Annotated[Idempotency, Depends(_state("idempotency"))]
+OrderPlacer = Annotated[Placer, Depends(_state("placer"))]
+Admission = Annotated[AdmissionController, Depends(_state("admission"))]
+Settings = Annotated[GatewaySettings, Depends(_state("settings"))]
+Auth = Annotated[Authenticator, Depends(_state("authenticator"))]
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Unique per intended operation; a retry with the same key and body replays "
+        "the first response",
+    ),
+]
+
+
+def ensure_visible(principal: Principal, customer_id: str, what: str = "Order") -> None:
+    """Customers see only their own things; anything else is 'not found', never 'forbidden'."""
+    if principal.sees_only_own and customer_id != principal.subject:
+        raise ProblemError(404, f"{what} not found.")

@@ -1,0 +1,214 @@
+"""`create_app(settings)`: the gateway's composition root. Nothing happens at import time.
+
+The lifespan opens the database engine and the gRPC channels; tests pass `overrides` (fake
+stubs and in-memory stores) to run the same app without any I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from fastapi import FastAPI
+from opentelemetry import propagate, trace
+from prometheus_client import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncEngine
+from surge_platform.db import create_engine
+from surge_platform.logging import get_logger
+
+from surge_gateway import problems
+from surge_gateway.admission import AdmissionController
+from surge_gateway.api import channels, health, inventory, invoices, orders, shipments
+from surge_gateway.auth import ApiKeyStore, Authenticator
+from surge_gateway.config import GatewaySettings
+from surge_gateway.downstream import Downstream, connect
+from surge_gateway.idempotency import Idempotency, IdempotencyStore
+from surge_gateway.intake import IntakeLog, Placer
+from surge_gateway.metrics import GatewayMetrics
+from surge_gateway.ratelimit import RateLimiter
+
+__all__ = ["Overrides", "create_app"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_log = get_logger("surge.gateway")
+
+
+@dataclass
+class Overrides:
+    """Replacements for the I/O-backed parts, for tests: anything left None is built for real."""
+
+    downstream: Downstream | None = None
+    idempotency_store: IdempotencyStore | None = None
+    api_keys: ApiKeyStore | None = None
+    intake_log: IntakeLog | None = None
+    tracer: trace.Tracer | None = None
+
+
+class _Observe:
+    """RED metrics per route template, and the rate-limit headers on every response."""
+
+    def __init__(self, app: ASGIApp, metrics: GatewayMetrics, tracer: trace.Tracer) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.tracer = tracer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        state = scope.setdefault("state", {})
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                extra = state.get("rate_limit_headers")
+                if extra:
+                    headers = list(message.get("headers", []))
+                    present = {k.lower() for k, _ in headers}
+                    headers += [
+                        (k.lower().encode(), v.encode())
+                        for k, v in extra.items()
+                        if k.lower().encode() not in present
+                    ]
+                    message["headers"] = headers
+            await send(message)
+
+        method = scope.get("method", "GET")
+        carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        self.metrics.in_flight.inc()
+        with self.tracer.start_as_current_span(
+            method, context=propagate.extract(carrier), kind=trace.SpanKind.SERVER
+        ) as span:
+            try:
+                await self.app(scope, receive, send_wrapper)
+            finally:
+                self.metrics.in_flight.dec()
+                route = scope.get("route")
+                template = getattr(route, "path", None) or "unmatched"
+                span.update_name(f"{method} {template}")
+                span.set_attribute("http.route", template)
+                span.set_attribute("http.response.status_code", status)
+                self.metrics.requests.labels(template, method, str(status)).inc()
+                self.metrics.duration.labels(template, method).observe(
+                    time.perf_counter() - started
+                )
+
+
+async def _purge(engine: AsyncEngine, every: float) -> None:
+    from surge_gateway.adapters.postgres import PgIdempotencyStore, PgIntakeLog
+
+    store, log = PgIdempotencyStore(engine), PgIntakeLog(engine)
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await store.purge_expired()
+            await log.purge_older_than(timedelta(days=1))
+        except Exception:
+            _log.warning("purge failed", exc_info=True)
+
+
+def create_app(settings: GatewaySettings, overrides: Overrides | None = None) -> FastAPI:
+    overrides = overrides or Overrides()
+    registry = CollectorRegistry()
+    metrics = GatewayMetrics(registry)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine: AsyncEngine | None = None
+        purger: asyncio.Task[None] | None = None
+        idempotency_store = overrides.idempotency_store
+        api_keys = overrides.api_keys
+        intake_log = overrides.intake_log
+        if idempotency_store is None or api_keys is None or intake_log is None:
+            from surge_gateway.adapters.postgres import (
+                PgApiKeyStore,
+                PgIdempotencyStore,
+                PgIntakeLog,
+            )
+
+            engine = create_engine(
+                settings.database_url.get_secret_value(), pool_size=settings.db_pool_size
+            )
+            app.state.engine = engine
+            purger = asyncio.create_task(_purge(engine, 3600.0))
+            idempotency_store = idempotency_store or PgIdempotencyStore(engine)
+            api_keys = api_keys or PgApiKeyStore(engine)
+            intake_log = intake_log or PgIntakeLog(engine)
+        downstream = overrides.downstream or connect(settings)
+
+        admission = AdmissionController(
+            max_in_flight=settings.admission_max_in_flight,
+            max_latency=settings.admission_max_latency_seconds,
+            window=settings.admission_window_seconds,
+            retry_after=settings.admission_retry_after_seconds,
+            metrics=metrics,
+        )
+        app.state.settings = settings
+        app.state.metrics = metrics
+        app.state.registry = registry
+        app.state.downstream = downstream
+        app.state.admission = admission
+        app.state.rate_limiter = RateLimiter(settings.rate_limits, metrics)
+        app.state.authenticator = Authenticator(
+            public_key=load_pem_public_key(settings.public_key_pem().encode()),
+            algorithm=settings.jwt_algorithm,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            api_keys=api_keys,
+        )
+        app.state.idempotency = Idempotency(
+            idempotency_store,
+            metrics,
+            ttl=timedelta(hours=settings.idempotency_ttl_hours),
+            lease=timedelta(seconds=settings.place_order_timeout_seconds + 30),
+            wait=settings.idempotency_wait_seconds,
+        )
+        app.state.placer = Placer(
+            downstream=downstream,
+            admission=admission,
+            intake_log=intake_log,
+            metrics=metrics,
+            duplicate_window=timedelta(seconds=settings.duplicate_window_seconds),
+        )
+        try:
+            yield
+        finally:
+            if purger is not None:
+                purger.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await purger
+            if overrides.downstream is None:
+                await downstream.close()
+            if engine is not None:
+                await engine.dispose()
+
+    app = FastAPI(
+        title="Surge API",
+        version="1.0.0",
+        description="Surge order management: orders, inventory, shipments, invoices, channels.",
+        lifespan=lifespan,
+        responses={**problems.PROBLEM_RESPONSES},
+    )
+    problems.install(app)
+    # Routers carry their full paths (no include prefix) so route templates in metrics are whole.
+    for module in (orders, inventory, shipments, invoices, channels, health):
+        app.include_router(module.router)
+    app.add_middleware(
+        _Observe, metrics=metrics, tracer=overrides.tracer or trace.get_tracer("surge.gateway")
+    )
+    return app

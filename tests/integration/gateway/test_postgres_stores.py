@@ -1,0 +1,122 @@
+"""The gateway's PostgreSQL stores against a real database, migrated by its Alembic scripts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from surge_gateway.adapters.postgres import PgApiKeyStore, PgIdempotencyStore, PgIntakeLog
+from surge_gateway.auth import ApiKey, hash_api_key
+from surge_gateway.entrypoints.cli import MIGRATIONS, main
+from surge_gateway.idempotency import ClaimState, StoredResponse
+from surge_platform.db import create_engine
+from surge_platform.migrations import migrate
+
+pytestmark = pytest.mark.integration
+
+DAY = timedelta(hours=24)
+LEASE = timedelta(seconds=30)
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
+    engine = create_engine(database_url, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+async def test_a_key_is_claimed_once_then_replayed_or_refused(engine: AsyncEngine) -> None:
+    store = PgIdempotencyStore(engine)
+    assert (await store.claim("p", "k", "f1", DAY, LEASE)).state is ClaimState.NEW
+    assert (await store.claim("p", "k", "f1", DAY, LEASE)).state is ClaimState.IN_FLIGHT
+    assert (await store.claim("p", "k", "f2", DAY, LEASE)).state is ClaimState.MISMATCH
+    response = StoredResponse(202, b'{"id": "o-1"}', {"Location": "/v1/orders/o-1"})
+    await store.complete("p", "k", response)
+    done = await store.claim("p", "k", "f1", DAY, LEASE)
+    assert done.state is ClaimState.DONE
+    assert done.response == response
+    assert (await store.claim("p", "k", "f2", DAY, LEASE)).state is ClaimState.MISMATCH
+    assert (await store.claim("other", "k", "f2", DAY, LEASE)).state is ClaimState.NEW
+
+
+async def test_concurrent_claims_of_one_key_have_exactly_one_winner(engine: AsyncEngine) -> None:
+    store = PgIdempotencyStore(engine)
+    claims = await asyncio.gather(*(store.claim("p", "k", "f", DAY, LEASE) for _ in range(30)))
+    assert sum(c.state is ClaimState.NEW for c in claims) == 1
+
+
+async def test_a_released_key_can_be_claimed_again_but_a_completed_one_cannot(
+    engine: AsyncEngine,
+) -> None:
+    store = PgIdempotencyStore(engine)
+    await store.claim("p", "k", "f", DAY, LEASE)
+    await store.release("p", "k")
+    assert (await store.claim("p", "k", "f", DAY, LEASE)).state is ClaimState.NEW
+    await store.complete("p", "k", StoredResponse(200, b"{}"))
+    await store.release("p", "k")  # only in-flight keys are released
+    assert (await store.claim("p", "k", "f", DAY, LEASE)).state is ClaimState.DONE
+
+
+async def test_expired_keys_and_abandoned_leases_are_taken_over(engine: AsyncEngine) -> None:
+    store = PgIdempotencyStore(engine)
+    await store.claim("p", "expired", "f", timedelta(seconds=-1), LEASE)
+    await store.complete("p", "expired", StoredResponse(200, b"{}"))
+    assert (await store.claim("p", "expired", "g", DAY, LEASE)).state is ClaimState.NEW
+    await store.claim("p", "abandoned", "f", DAY, timedelta(seconds=-1))
+    assert (await store.claim("p", "abandoned", "f", DAY, LEASE)).state is ClaimState.NEW
+    assert await store.purge_expired() == 0
+
+
+async def test_api_keys_are_found_by_hash_and_rotation_revokes_the_old_key(
+    engine: AsyncEngine,
+) -> None:
+    keys = PgApiKeyStore(engine)
+    await keys.put("channel", "tmall", hash_api_key("old"))
+    assert await keys.find(hash_api_key("old")) == ApiKey("tmall", "channel")
+    await keys.put("channel", "tmall", hash_api_key("new"))
+    assert await keys.find(hash_api_key("old")) is None
+    assert await keys.find(hash_api_key("new")) == ApiKey("tmall", "channel")
+
+
+async def test_same_phone_and_skus_in_the_window_is_flagged_across_channels(
+    engine: AsyncEngine,
+) -> None:
+    log = PgIntakeLog(engine)
+    window = timedelta(minutes=5)
+    assert not await log.record("tmall", "T1", "phone-a", "A,B", window)
+    assert not await log.record("tmall", "T1", "phone-a", "A,B", window)  # a retry of itself
+    assert await log.record("jd", "J1", "phone-a", "A,B", window)
+    assert not await log.record("jd", "J2", "phone-a", "A", window)
+    assert not await log.record("jd", "J3", "phone-b", "A,B", window)
+    await log.forget("tmall", "T1")
+    await log.forget("jd", "J1")
+    assert not await log.record("douyin", "D1", "phone-a", "A,B", window)
+
+
+def test_channel_key_command_prints_a_key_that_is_stored_hashed(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SURGE_GATEWAY_DATABASE_URL", database_url)
+    main(["migrate"])
+    main(["channel-key", "douyin"])
+    key = capsys.readouterr().out.strip().splitlines()[-1]
+
+    async def lookup() -> ApiKey | None:
+        engine = create_engine(database_url, pool_size=1)
+        try:
+            return await PgApiKeyStore(engine).find(hash_api_key(key))
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(lookup()) == ApiKey("douyin", "channel")
+
+
+async def test_old_intake_rows_are_purged(engine: AsyncEngine) -> None:
+    log = PgIntakeLog(engine)
+    await log.record("tmall", "T1", "phone-a", "A", timedelta(minutes=5))
+    assert await log.purge_older_than(timedelta(days=1)) == 0
+    assert await log.purge_older_than(timedelta(0)) == 1
