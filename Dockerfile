@@ -44,12 +44,6 @@ RUN python -m pip uninstall --yes --quiet pip setuptools wheel \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin surge
 COPY --from=builder /opt/venv /opt/venv
-# Alembic scripts live beside each service's package, outside its wheel.
-COPY --from=builder /src/services/order/migrations /app/services/order/migrations
-COPY --from=builder /src/services/inventory/migrations /app/services/inventory/migrations
-COPY --from=builder /src/services/fulfillment/migrations /app/services/fulfillment/migrations
-COPY --from=builder /src/services/billing/migrations /app/services/billing/migrations
-COPY --from=builder /src/services/gateway/migrations /app/services/gateway/migrations
 ENV PATH=/opt/venv/bin:$PATH \
     VIRTUAL_ENV=/opt/venv \
     PYTHONUNBUFFERED=1 \

@@ -99,7 +99,7 @@ class Bench:
                 inventory_pb2.AdjustStockRequest(
                     sku=self.sku,
                     warehouse=self.warehouse.code,
-                    quantity=2_000_000_000,
+                    quantity=1_000_000,
                     reason="benchmark stock",
                     actor="bench",
                 )

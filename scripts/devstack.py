@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from surge_platform.testing.servers import NatsServer, PostgresServer, port_in_use
@@ -152,10 +153,15 @@ def up() -> None:
     assert nats.process is not None
     (STATE / "nats.pid").write_text(str(nats.process.pid))
     env = service_env(p)
-    for name in (*SERVICES, "gateway"):
-        run_cli(name, ["migrate"], env)
-    run_cli("inventory", ["seed"], env)
-    run_cli("gateway", ["keys", "--dir", str(STATE)], env)
+    with ThreadPoolExecutor() as pool:
+        # Each service migrates its own database: nothing to order between them.
+        list(pool.map(lambda name: run_cli(name, ["migrate"], env), (*SERVICES, "gateway")))
+        list(
+            pool.map(
+                lambda job: run_cli(job[0], job[1], env),
+                [("inventory", ["seed"]), ("gateway", ["keys", "--dir", str(STATE)])],
+            )
+        )
     env_file = STATE / "services.env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     env_file.chmod(0o600)

@@ -32,7 +32,7 @@ from surge.fulfillment.v1 import fulfillment_pb2_grpc
 from surge.inventory.v1 import inventory_pb2, inventory_pb2_grpc
 from surge.order.v1 import order_pb2_grpc
 from surge_platform.messaging import HEADER_MESSAGE_ID, HEADER_TYPE, Topology, connect
-from surge_platform.migrations import migrate
+from surge_platform.migrations import migrate, migrations_of
 from surge_platform.testing.servers import NatsServer, PostgresServer
 from surge_platform.testing.services import ServiceProcess, service_env
 
@@ -179,7 +179,7 @@ def _migrate_all(urls: dict[str, str]) -> None:
     # In this process, one after another: alembic's context is global, and a fresh interpreter
     # per service costs seconds of imports on a busy machine.
     for name, url in urls.items():
-        migrate(REPO / "services" / name / "migrations", url)
+        migrate(migrations_of(f"surge_{name}"), url)
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,6 @@ from surge.billing.v1 import billing_pb2
 from surge.common.v1 import common_pb2
 from surge_billing import bootstrap
 from surge_billing.config import BillingSettings
-from surge_billing.entrypoints.cli import MIGRATIONS
 from surge_platform.db import asyncpg_dsn, create_engine
 from surge_platform.ids import new_id
 from surge_platform.messaging import (
@@ -32,13 +31,15 @@ from surge_platform.messaging import (
     Topology,
     connect,
 )
-from surge_platform.migrations import migrate
+from surge_platform.migrations import migrate, migrations_of
 from surge_platform.outbox import OutboxRelay
 from surge_platform.service import Infrastructure
 from surge_platform.telemetry import PlatformMetrics
 from surge_platform.testing.servers import NatsServer
 
 from tests.support import wait_until
+
+MIGRATIONS = migrations_of("surge_billing")
 
 REPLY_TYPES: dict[str, type[Message]] = {
     t.DESCRIPTOR.full_name: t

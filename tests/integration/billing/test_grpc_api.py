@@ -10,16 +10,17 @@ import pytest
 from nats.aio.msg import Msg
 from surge.billing.v1 import billing_pb2, billing_pb2_grpc
 from surge.common.v1 import common_pb2
-from surge_billing.entrypoints.cli import MIGRATIONS
 from surge_platform.grpc import field_violations
 from surge_platform.ids import new_id
 from surge_platform.messaging import HEADER_MESSAGE_ID, HEADER_TYPE, Topology, connect
-from surge_platform.migrations import migrate
+from surge_platform.migrations import migrate, migrations_of
 from surge_platform.testing.servers import NatsServer, PostgresServer
 from surge_platform.testing.services import ServiceProcess, service_env
 
 from tests.integration.billing.conftest import REPLY_TYPES, issue_command
 from tests.support import wait_until
+
+MIGRATIONS = migrations_of("surge_billing")
 
 pytestmark = pytest.mark.integration
 

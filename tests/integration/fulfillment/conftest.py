@@ -24,15 +24,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from surge.common.v1 import common_pb2
 from surge.fulfillment.v1 import fulfillment_pb2 as pb
 from surge.fulfillment.v1 import fulfillment_pb2_grpc
-from surge_fulfillment.entrypoints.cli import MIGRATIONS
 from surge_platform.db import create_engine
 from surge_platform.ids import new_id
 from surge_platform.messaging import HEADER_MESSAGE_ID, Topology, connect
-from surge_platform.migrations import migrate
+from surge_platform.migrations import migrate, migrations_of
 from surge_platform.testing.servers import NatsServer, PostgresServer
 from surge_platform.testing.services import ServiceProcess, service_env
 
 from tests.support import wait_until
+
+MIGRATIONS = migrations_of("surge_fulfillment")
 
 pytestmark = pytest.mark.integration
 

@@ -10,10 +10,12 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from surge_gateway.adapters.postgres import PgApiKeyStore, PgIdempotencyStore, PgIntakeLog
 from surge_gateway.auth import ApiKey, hash_api_key
-from surge_gateway.entrypoints.cli import MIGRATIONS, main
+from surge_gateway.entrypoints.cli import main
 from surge_gateway.idempotency import ClaimState, StoredResponse
 from surge_platform.db import create_engine
-from surge_platform.migrations import migrate
+from surge_platform.migrations import migrate, migrations_of
+
+MIGRATIONS = migrations_of("surge_gateway")
 
 pytestmark = pytest.mark.integration
 

@@ -35,13 +35,15 @@ from surge_platform.messaging import (
     Topology,
     connect,
 )
-from surge_platform.migrations import migrate
+from surge_platform.migrations import migrate, migrations_of
 from surge_platform.outbox import OutboxRelay
 from surge_platform.service import Components, Infrastructure
 from surge_platform.telemetry import PlatformMetrics
 from surge_platform.testing.servers import NatsServer
 
 from tests.support import wait_until
+
+MIGRATIONS = migrations_of("surge_inventory")
 
 pytestmark = pytest.mark.integration
 
@@ -165,7 +167,7 @@ async def start_inventory(
     cleanups: list[Callable[[], Awaitable[Any]]] = []
 
     async def start(**overrides: Any) -> Inventory:
-        await asyncio.to_thread(migrate, bootstrap.MIGRATIONS, database_url)
+        await asyncio.to_thread(migrate, MIGRATIONS, database_url)
         settings = InventorySettings(
             database_url=database_url,
             nats_url=nats_server.url,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -25,11 +24,11 @@ from surge_order.service_layer.unit_of_work import OrderUnitOfWork
 from surge_platform import errors
 from surge_platform.db import create_engine
 from surge_platform.messaging import Topology
-from surge_platform.migrations import migrate
+from surge_platform.migrations import migrate, migrations_of
 
 pytestmark = pytest.mark.integration
 
-MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "order" / "migrations"
+MIGRATIONS = migrations_of("surge_order")
 
 
 class Catalog:

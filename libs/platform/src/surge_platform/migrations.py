@@ -12,6 +12,7 @@ service's own database.
 from __future__ import annotations
 
 import asyncio
+import importlib.resources
 from pathlib import Path
 
 from alembic import command, context, op
@@ -21,7 +22,16 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from surge_platform.outbox import NOTIFY_CHANNEL
 
-__all__ = ["MESSAGING_DDL", "create_messaging_tables", "migrate", "run_env"]
+__all__ = ["MESSAGING_DDL", "create_messaging_tables", "migrate", "migrations_of", "run_env"]
+
+
+def migrations_of(package: str) -> Path:
+    """The Alembic script folder shipped inside a service package (`surge_x/migrations`).
+
+    Inside the package so that a wheel or container image carries it: `surge-x migrate` then
+    works the same from a checkout and from an installed image.
+    """
+    return Path(str(importlib.resources.files(package) / "migrations"))
 
 
 def migrate(script_location: Path, database_url: str, revision: str = "head") -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -21,10 +20,9 @@ from surge_inventory.entrypoints.grpc_api import SERVICE_NAME, InventoryServicer
 from surge_inventory.service_layer import handlers
 from surge_inventory.service_layer.unit_of_work import InventoryReader, InventoryUnitOfWork
 
-__all__ = ["COMMANDS_DURABLE", "MIGRATIONS", "build"]
+__all__ = ["COMMANDS_DURABLE", "build"]
 
 COMMANDS_DURABLE = "inventory-commands"
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 async def build(infra: Infrastructure) -> Components:

@@ -20,12 +20,13 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from surge_platform.config import load_settings
 
-from surge_gateway.auth import USER_ROLES, hash_api_key
 from surge_gateway.config import GatewaySettings
 
 __all__ = ["main"]
 
-MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
+# The roles a user token may carry (surge_gateway.auth.USER_ROLES; kept import-light here so a
+# misconfigured start fails fast, and checked against the enum by the unit tests).
+TOKEN_ROLES = ("admin", "customer", "finance", "operator")
 
 
 class _DatabaseSettings(BaseSettings):
@@ -35,13 +36,14 @@ class _DatabaseSettings(BaseSettings):
 
 
 def _serve() -> None:
+    settings = load_settings(GatewaySettings)  # before the heavy imports: fail fast
+
     import uvicorn
     from surge_platform.logging import configure_logging
     from surge_platform.telemetry import init_tracing
 
     from surge_gateway.app import create_app
 
-    settings = load_settings(GatewaySettings)
     configure_logging("gateway", settings.log_level, json=settings.log_json)
     init_tracing("gateway")
     uvicorn.run(
@@ -77,6 +79,7 @@ def _api_key(args: argparse.Namespace) -> None:
     from surge_platform.db import create_engine
 
     from surge_gateway.adapters.postgres import PgApiKeyStore
+    from surge_gateway.auth import hash_api_key
 
     settings = load_settings(_DatabaseSettings)
     key = f"sk_{args.kind}_{secrets.token_urlsafe(32)}"
@@ -99,9 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("serve", help="run the HTTP server")
     commands.add_parser("migrate", help="apply database migrations and exit")
     token = commands.add_parser("token", help="print a token signed with the local dev key")
-    token.add_argument(
-        "--role", action="append", required=True, choices=sorted(r.value for r in USER_ROLES)
-    )
+    token.add_argument("--role", action="append", required=True, choices=TOKEN_ROLES)
     token.add_argument("--sub", required=True, help="subject (the customer id for customers)")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
     token.add_argument(
@@ -121,10 +122,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "serve":
         _serve()
     elif args.command == "migrate":
-        from surge_platform.migrations import migrate
+        from surge_platform.migrations import migrate, migrations_of
 
         settings = load_settings(_DatabaseSettings)
-        migrate(MIGRATIONS, settings.database_url.get_secret_value())
+        migrate(migrations_of("surge_gateway"), settings.database_url.get_secret_value())
     elif args.command == "token":
         _token(args)
     elif args.command == "keys":
