@@ -83,3 +83,7 @@ bench-saga: install ## Benchmark the saga on the running local stack (make up fi
 .PHONY: image
 image: ## Build the container image (needs a Docker engine; none on the dev machines)
 	docker build -t surge:dev .
+
+.PHONY: bench-gateway
+bench-gateway: install ## Benchmark accepted POST /v1/orders on the running local stack
+	$(RUN) python bench/gateway.py

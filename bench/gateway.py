@@ -4,7 +4,7 @@ Runs against a running gateway (`make up`): mints tokens with the local dev key,
 with plenty of stock through the API, then keeps `--concurrency` order placements in flight for
 `--seconds` and prints accepted orders/s, p50/p99 latency and how many were shed (429/503).
 
-    uv run python services/gateway/bench.py --url http://127.0.0.1:8080 --concurrency 64
+    uv run python bench/gateway.py --url http://127.0.0.1:8080 --concurrency 64
 """
 
 from __future__ import annotations
