@@ -113,7 +113,7 @@ def main() -> None:
     args = parser.parse_args()
     result = asyncio.run(run(args.url, args.key_dir, args.concurrency, args.seconds))
     for name, value in result.items():
-        print(f"{name}: {value:.1f}")  # noqa: T201
+        print(f"{name}: {value:.1f}")
 
 
 if __name__ == "__main__":
