@@ -35,14 +35,18 @@ DEFAULT_PORTS = {
     "billing": 50054,
     "gateway": 8080,
 }
-METRICS_BASE = 9100
 
 
 def ports() -> dict[str, int]:
-    return {
+    found = {
         name: int(os.environ.get(f"SURGE_DEV_{name.upper()}_PORT", default))
         for name, default in DEFAULT_PORTS.items()
     }
+    # Prometheus endpoints of the gRPC services: METRICS_BASE + 1..4.
+    metrics_base = int(os.environ.get("SURGE_DEV_METRICS_BASE_PORT", 9100))
+    for index, name in enumerate(SERVICES, start=1):
+        found[f"{name}_metrics"] = metrics_base + index
+    return found
 
 
 def secrets_file() -> dict[str, str]:
@@ -66,7 +70,7 @@ def service_env(p: dict[str, int]) -> dict[str, str]:
     pw = secrets_file()
     pg = postgres(p)
     env: dict[str, str] = {}
-    for index, name in enumerate((*SERVICES, "gateway"), start=1):
+    for name in (*SERVICES, "gateway"):
         prefix = f"SURGE_{name.upper()}_"
         env[f"{prefix}DATABASE_URL"] = pg.url(f"surge_{name}", f"surge_{name}", pw[name])
         env[f"{prefix}NATS_URL"] = f"nats://127.0.0.1:{p['nats']}"
@@ -80,7 +84,7 @@ def service_env(p: dict[str, int]) -> dict[str, str]:
         else:
             env[f"{prefix}GRPC_HOST"] = "127.0.0.1"
             env[f"{prefix}GRPC_PORT"] = str(p[name])
-            env[f"{prefix}METRICS_PORT"] = str(METRICS_BASE + index)
+            env[f"{prefix}METRICS_PORT"] = str(p[f"{name}_metrics"])
     env["SURGE_ORDER_INVENTORY_ADDR"] = f"127.0.0.1:{p['inventory']}"
     return env
 
@@ -143,7 +147,12 @@ def up() -> None:
         return
     for name, port in p.items():
         if port_in_use(port):
-            fail(f"port {port} ({name}) is already in use; set SURGE_DEV_{name.upper()}_PORT")
+            variable = (
+                "SURGE_DEV_METRICS_BASE_PORT"
+                if name.endswith("_metrics")
+                else f"SURGE_DEV_{name.upper()}_PORT"
+            )
+            fail(f"port {port} ({name}) is already in use; set {variable}")
     LOGS.mkdir(parents=True, exist_ok=True)
     pg = postgres(p)
     pg.start()

@@ -25,6 +25,7 @@ def stack_env(tmp_path: Path) -> dict[str, str]:
     env["SURGE_DEV_STATE_DIR"] = str(tmp_path / "state")
     for name in COMPONENTS:
         env[f"SURGE_DEV_{name.upper()}_PORT"] = str(free_port())
+    env["SURGE_DEV_METRICS_BASE_PORT"] = str(free_port())  # uses base + 1..4
     return env
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -10,7 +11,7 @@ from google.protobuf.wrappers_pb2 import StringValue
 from nats.js import JetStreamContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from surge_platform.db import SqlUnitOfWork
+from surge_platform.db import SqlUnitOfWork, batch_transaction
 from surge_platform.inbox import idempotent
 from surge_platform.messaging import (
     HEADER_DLQ_DELIVERIES,
@@ -46,9 +47,13 @@ async def hits(engine: AsyncEngine) -> dict[str, int]:
     return {row.key: row.hits for row in rows}
 
 
-@pytest.fixture
+@pytest.fixture(params=["group-commit", "per-message"])
 async def running_consumer(
-    engine: AsyncEngine, js: JetStreamContext, topology: Topology, metrics: PlatformMetrics
+    request: pytest.FixtureRequest,
+    engine: AsyncEngine,
+    js: JetStreamContext,
+    topology: Topology,
+    metrics: PlatformMetrics,
 ) -> AsyncIterator[Callable[[], JetStreamConsumer]]:
     subject = topology.command("inventory", "record")
     consumer = JetStreamConsumer(
@@ -65,6 +70,11 @@ async def running_consumer(
         metrics=metrics,
         max_deliver=3,
         backoff=(0.05, 0.05, 0.05),
+        group_commit=(
+            functools.partial(batch_transaction, engine)
+            if request.param == "group-commit"
+            else None
+        ),
     )
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
@@ -148,3 +158,100 @@ async def test_poison_message_is_dead_lettered_after_bounded_retries_without_blo
     assert (undecodable.headers or {})[HEADER_DLQ_DELIVERIES] == "1"
     assert "undecodable" in (undecodable.headers or {})[HEADER_DLQ_REASON]
     assert all(count == 1 for count in (await hits(engine)).values())
+
+
+async def test_a_batch_with_one_failing_message_is_replayed_and_each_effect_happens_once(
+    engine: AsyncEngine, js: JetStreamContext, topology: Topology, metrics: PlatformMetrics
+) -> None:
+    subject = topology.command("inventory", "record")
+    for n in range(30):
+        value = "poison-in-batch" if n == 7 else f"batched-{n}"
+        await js.publish(
+            subject,
+            StringValue(value=value).SerializeToString(),
+            headers={HEADER_MESSAGE_ID: f"b-{n}"},
+        )
+    consumer = JetStreamConsumer(
+        js=js,
+        topology=topology,
+        stream=topology.stream("inventory", "cmd"),
+        durable="test-batcher",
+        routes={
+            subject: Route(
+                StringValue,
+                idempotent("test-batcher", lambda: SqlUnitOfWork(engine), record_effect),
+            )
+        },
+        metrics=metrics,
+        max_deliver=2,
+        backoff=(0.05,),
+        group_commit=functools.partial(batch_transaction, engine),
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+
+        async def all_good_applied() -> bool:
+            return len(await hits(engine)) == 29
+
+        await wait_until(all_good_applied, 10, "the 29 good messages of the batch")
+
+        async def dead_lettered() -> bool:
+            return (await js.stream_info(topology.dlq_stream)).state.messages == 1
+
+        await wait_until(dead_lettered, 10, "the failing message dead-lettered")
+    finally:
+        stop.set()
+        await task
+    assert all(count == 1 for count in (await hits(engine)).values())
+    fallbacks = metrics.registry.get_sample_value(
+        "surge_consumer_batch_fallbacks_total", {"consumer": "test-batcher"}
+    )
+    assert fallbacks is not None
+    assert fallbacks >= 1
+
+
+async def test_a_fetched_batch_is_applied_in_one_transaction(
+    engine: AsyncEngine, js: JetStreamContext, topology: Topology, metrics: PlatformMetrics
+) -> None:
+    subject = topology.command("inventory", "record")
+    for n in range(40):
+        await js.publish(
+            subject,
+            StringValue(value=f"together-{n}").SerializeToString(),
+            headers={HEADER_MESSAGE_ID: f"t-{n}"},
+        )
+    consumer = JetStreamConsumer(
+        js=js,
+        topology=topology,
+        stream=topology.stream("inventory", "cmd"),
+        durable="test-grouper",
+        routes={
+            subject: Route(
+                StringValue,
+                idempotent("test-grouper", lambda: SqlUnitOfWork(engine), record_effect),
+            )
+        },
+        metrics=metrics,
+        batch=64,
+        group_commit=functools.partial(batch_transaction, engine),
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+
+        async def all_applied() -> bool:
+            return len(await hits(engine)) == 40
+
+        await wait_until(all_applied, 10, "the 40 messages")
+    finally:
+        stop.set()
+        await task
+    async with engine.connect() as conn:
+        transactions = await conn.execute(text("SELECT count(DISTINCT xmin::text) FROM effects"))
+        # Rows written by one transaction share its xmin. A fetch may return the 40 messages
+        # in a few pieces, but one transaction per message would give 40.
+        assert transactions.scalar_one() <= 5
+    assert not metrics.registry.get_sample_value(
+        "surge_consumer_batch_fallbacks_total", {"consumer": "test-grouper"}
+    )

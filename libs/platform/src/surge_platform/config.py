@@ -42,6 +42,9 @@ class ServiceSettings(BaseSettings):
     db_pool_size: int = Field(default=32, ge=1, le=500)
     consumer_batch: int = Field(default=128, ge=1, le=1024)
     consumer_concurrency: int = Field(default=16, ge=1, le=1024)
+    consumer_group_commit: bool = Field(
+        default=True, description="Apply each fetched batch of messages in one transaction"
+    )
     max_deliver: int = Field(default=5, ge=1, le=100)
     shutdown_grace_seconds: float = Field(default=8.0, gt=0, le=60)
     test_failures_enabled: bool = Field(

@@ -17,7 +17,8 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -181,6 +182,8 @@ class JetStreamConsumer:
     max_deliver: int = 5
     backoff: Sequence[float] = (0.5, 1.0, 2.0, 5.0, 10.0)
     ack_wait: float = 30.0
+    group_commit: Callable[[], AbstractAsyncContextManager[Any]] | None = None
+    group_commit_size: int = 16
     _log: Any = field(default_factory=lambda: get_logger("surge.consumer"))
 
     async def declare(self) -> None:
@@ -211,10 +214,78 @@ class JetStreamConsumer:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), 0.5)
                     continue
-                await asyncio.gather(*(self._guarded(limiter, m) for m in messages))
+                if self.group_commit is not None and len(messages) > 1:
+                    # Several group commits in flight: batching saves round trips, concurrency
+                    # hides their latency.
+                    size = self.group_commit_size
+                    await asyncio.gather(
+                        *(
+                            self._process_batch(messages[i : i + size], limiter)
+                            for i in range(0, len(messages), size)
+                        )
+                    )
+                else:
+                    await asyncio.gather(*(self._guarded(limiter, m) for m in messages))
         finally:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
+
+    async def _process_batch(self, messages: list[Msg], limiter: asyncio.Semaphore) -> None:
+        """Group commit: apply the batch in one transaction, ack after it commits.
+
+        Any failure (a handler error, a poison message, a unit of work that did not commit)
+        rolls the whole batch back and replays it message by message, where retries and
+        dead-lettering apply as usual.
+        """
+        started = time.perf_counter()
+        assert self.group_commit is not None
+        try:
+            async with self.group_commit():
+                for msg in messages:
+                    route, payload, envelope = self._decode(msg)
+                    with self._span(msg, envelope):
+                        await route.handler(payload, envelope)
+        except Exception as exc:
+            self.metrics.consumer_batch_fallbacks.labels(self.durable).inc()
+            self._log.info(
+                "batch replayed one by one",
+                durable=self.durable,
+                size=len(messages),
+                cause=_describe(exc),
+            )
+            await asyncio.gather(*(self._guarded(limiter, m) for m in messages))
+            return
+        await asyncio.gather(*(msg.ack() for msg in messages))
+        for msg in messages:
+            self._record(msg.subject, "ok", started)
+
+    def _decode(self, msg: Msg) -> tuple[Route[Any], Message, Envelope]:
+        headers = dict(msg.headers or {})
+        deliveries = msg.metadata.num_delivered if msg.metadata else 1
+        message_id = (
+            headers.get(HEADER_MESSAGE_ID)
+            or headers.get("Nats-Msg-Id")
+            or f"{self.stream}:{msg.metadata.sequence.stream if msg.metadata else msg.subject}"
+        )
+        route = self.routes.get(msg.subject)
+        if route is None:
+            raise _Poison("no route for subject")
+        try:
+            payload = route.message_type.FromString(msg.data)
+        except DecodeError as exc:
+            raise _Poison(f"undecodable payload: {exc}") from exc
+        return route, payload, Envelope(message_id, msg.subject, headers, deliveries)
+
+    @contextlib.contextmanager
+    def _span(self, msg: Msg, envelope: Envelope) -> Iterator[trace.Span]:
+        context = propagate.extract(dict(envelope.headers))
+        with _tracer.start_as_current_span(
+            f"consume {msg.subject}", context=context, kind=trace.SpanKind.CONSUMER
+        ) as span:
+            span.set_attribute("messaging.system", "nats")
+            span.set_attribute("messaging.destination.name", msg.subject)
+            span.set_attribute("messaging.message.id", envelope.message_id)
+            yield span
 
     async def _guarded(self, limiter: asyncio.Semaphore, msg: Msg) -> None:
         async with limiter:
@@ -226,37 +297,21 @@ class JetStreamConsumer:
 
     async def process(self, msg: Msg) -> None:
         started = time.perf_counter()
-        headers = dict(msg.headers or {})
-        deliveries = msg.metadata.num_delivered if msg.metadata else 1
-        message_id = (
-            headers.get(HEADER_MESSAGE_ID)
-            or headers.get("Nats-Msg-Id")
-            or f"{self.stream}:{msg.metadata.sequence.stream if msg.metadata else msg.subject}"
-        )
-        route = self.routes.get(msg.subject)
-        if route is None:
-            await self._dead_letter(msg, headers, deliveries, "no route for subject")
-            return
         try:
-            payload = route.message_type.FromString(msg.data)
-        except DecodeError as exc:
-            await self._dead_letter(msg, headers, deliveries, f"undecodable payload: {exc}")
+            route, payload, envelope = self._decode(msg)
+        except _Poison as exc:
+            deliveries = msg.metadata.num_delivered if msg.metadata else 1
+            await self._dead_letter(msg, dict(msg.headers or {}), deliveries, exc.reason)
             return
-        envelope = Envelope(message_id, msg.subject, headers, deliveries)
-        context = propagate.extract(headers)
-        with _tracer.start_as_current_span(
-            f"consume {msg.subject}", context=context, kind=trace.SpanKind.CONSUMER
-        ) as span:
-            span.set_attribute("messaging.system", "nats")
-            span.set_attribute("messaging.destination.name", msg.subject)
-            span.set_attribute("messaging.message.id", message_id)
+        with self._span(msg, envelope) as span:
             try:
                 await route.handler(payload, envelope)
             except Exception as exc:
                 span.record_exception(exc)
                 self._record(msg.subject, "error", started)
+                deliveries = envelope.deliveries
                 if deliveries >= self.max_deliver:
-                    await self._dead_letter(msg, headers, deliveries, _describe(exc))
+                    await self._dead_letter(msg, dict(envelope.headers), deliveries, _describe(exc))
                 else:
                     delay = self.backoff[min(deliveries, len(self.backoff)) - 1]
                     self.metrics.consumer_redeliveries.labels(self.durable).inc()
@@ -299,6 +354,12 @@ class JetStreamConsumer:
         self._log.error(
             "message dead-lettered", subject=msg.subject, reason=reason, deliveries=deliveries
         )
+
+
+class _Poison(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def _snake(name: str) -> str:

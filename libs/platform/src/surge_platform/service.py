@@ -11,6 +11,7 @@ everything in one process.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -23,7 +24,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from surge_platform.config import ServiceSettings
-from surge_platform.db import asyncpg_dsn, create_engine
+from surge_platform.db import asyncpg_dsn, batch_transaction, create_engine
 from surge_platform.grpc import create_server, start_server
 from surge_platform.logging import configure_logging, get_logger
 from surge_platform.messaging import JetStreamConsumer, Route, Topology, connect
@@ -124,6 +125,11 @@ async def serve(settings: ServiceSettings, build: Build, role: Role = Role.ALL) 
                 batch=settings.consumer_batch,
                 concurrency=settings.consumer_concurrency,
                 max_deliver=settings.max_deliver,
+                group_commit=(
+                    functools.partial(batch_transaction, engine)
+                    if settings.consumer_group_commit
+                    else None
+                ),
             )
             runtime.add_task(f"consumer:{spec.durable}", consumer.run)
         for timer_name, timer in components.timers:

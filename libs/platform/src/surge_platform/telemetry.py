@@ -84,6 +84,12 @@ class PlatformMetrics:
             ["consumer"],
             registry=r,
         )
+        self.consumer_batch_fallbacks = Counter(
+            "surge_consumer_batch_fallbacks_total",
+            "Batches rolled back and replayed one message at a time",
+            ["consumer"],
+            registry=r,
+        )
         self.dead_lettered = Counter(
             "surge_dead_lettered_total",
             "Messages moved to the dead-letter stream",
