@@ -156,6 +156,16 @@ class FakeOrders:
     async def RetrySaga(self, request: order_pb2.RetrySagaRequest, timeout: float) -> Any:  # noqa: N802
         return order_pb2.RetrySagaResponse(order=self._get(request.order_id))
 
+    async def ListSagas(self, request: order_pb2.ListSagasRequest, timeout: float) -> Any:  # noqa: N802
+        return order_pb2.ListSagasResponse()
+
+    async def CompensateSaga(  # noqa: N802
+        self, request: order_pb2.CompensateSagaRequest, timeout: float
+    ) -> Any:
+        self._get(request.order_id)
+        self.advance(request.order_id, order_pb2.ORDER_STATUS_CANCELLED, "forced by operator")
+        return order_pb2.CompensateSagaResponse(order=self.orders[request.order_id])
+
 
 SKU = inventory_pb2.Sku(
     sku="TEA-1",

@@ -91,6 +91,9 @@ ROUTES: list[tuple[str, str, Any, int, set[str]]] = [
     ("GET", "/v1/invoices/{invoice_id}", None, 200, {"customer", "finance", "admin"}),
     ("GET", "/v1/invoices", None, 200, {"finance", "admin"}),
     ("POST", "/v1/channels/{channel}/orders", "webhook", 202, {"channel"}),
+    ("GET", "/v1/admin/sagas", None, 200, {"admin"}),
+    ("POST", "/v1/admin/sagas/{order_id}/retry", None, 202, {"admin"}),
+    ("POST", "/v1/admin/sagas/{order_id}/compensate", None, 202, {"admin"}),
 ]
 PUBLIC = [("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/openapi.json")]
 

@@ -17,7 +17,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from fastapi import FastAPI
-from opentelemetry import propagate, trace
+from opentelemetry import trace
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 from surge_platform.db import create_engine
@@ -25,7 +26,7 @@ from surge_platform.logging import get_logger
 
 from surge_gateway import problems
 from surge_gateway.admission import AdmissionController
-from surge_gateway.api import channels, health, inventory, invoices, orders, shipments
+from surge_gateway.api import admin, channels, health, inventory, invoices, orders, shipments
 from surge_gateway.auth import ApiKeyStore, Authenticator
 from surge_gateway.config import GatewaySettings
 from surge_gateway.downstream import Downstream, connect
@@ -59,10 +60,9 @@ class Overrides:
 class _Observe:
     """RED metrics per route template, and the rate-limit headers on every response."""
 
-    def __init__(self, app: ASGIApp, metrics: GatewayMetrics, tracer: trace.Tracer) -> None:
+    def __init__(self, app: ASGIApp, metrics: GatewayMetrics) -> None:
         self.app = app
         self.metrics = metrics
-        self.tracer = tracer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,11 +71,16 @@ class _Observe:
         started = time.perf_counter()
         status = 500
         state = scope.setdefault("state", {})
+        # The server span is opened outside this middleware by the FastAPI instrumentation.
+        span = trace.get_current_span()
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                # Stable semconv name, next to the instrumentation's own (it ends the span
+                # with the last body chunk, so set it now).
+                span.set_attribute("http.response.status_code", status)
                 extra = state.get("rate_limit_headers")
                 if extra:
                     headers = list(message.get("headers", []))
@@ -89,24 +94,15 @@ class _Observe:
             await send(message)
 
         method = scope.get("method", "GET")
-        carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
         self.metrics.in_flight.inc()
-        with self.tracer.start_as_current_span(
-            method, context=propagate.extract(carrier), kind=trace.SpanKind.SERVER
-        ) as span:
-            try:
-                await self.app(scope, receive, send_wrapper)
-            finally:
-                self.metrics.in_flight.dec()
-                route = scope.get("route")
-                template = getattr(route, "path", None) or "unmatched"
-                span.update_name(f"{method} {template}")
-                span.set_attribute("http.route", template)
-                span.set_attribute("http.response.status_code", status)
-                self.metrics.requests.labels(template, method, str(status)).inc()
-                self.metrics.duration.labels(template, method).observe(
-                    time.perf_counter() - started
-                )
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self.metrics.in_flight.dec()
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.metrics.requests.labels(template, method, str(status)).inc()
+            self.metrics.duration.labels(template, method).observe(time.perf_counter() - started)
 
 
 async def _purge(engine: AsyncEngine, every: float) -> None:
@@ -206,9 +202,25 @@ def create_app(settings: GatewaySettings, overrides: Overrides | None = None) ->
     )
     problems.install(app)
     # Routers carry their full paths (no include prefix) so route templates in metrics are whole.
-    for module in (orders, inventory, shipments, invoices, channels, health):
+    for module in (orders, inventory, shipments, invoices, channels, admin, health):
         app.include_router(module.router)
-    app.add_middleware(
-        _Observe, metrics=metrics, tracer=overrides.tracer or trace.get_tracer("surge.gateway")
+    app.add_middleware(_Observe, metrics=metrics)
+    # The official instrumentation opens the SERVER span (continuing the caller's traceparent)
+    # outermost, so the gRPC client spans below it, and the order's whole trace, hang off it.
+    FastAPIInstrumentor.instrument_app(
+        app,
+        tracer_provider=_OneTracer(overrides.tracer) if overrides.tracer else None,
+        excluded_urls="/healthz,/readyz,/metrics",
+        exclude_spans=["receive", "send"],
     )
     return app
+
+
+class _OneTracer(trace.TracerProvider):
+    """A provider handing out one given tracer (tests pass a tracer, not a provider)."""
+
+    def __init__(self, tracer: trace.Tracer) -> None:
+        self._tracer = tracer
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
+        return self._tracer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 from surge_platform.telemetry import LATENCY_BUCKETS
 
 __all__ = ["GatewayMetrics"]
@@ -16,6 +16,9 @@ class GatewayMetrics:
 
     def __post_init__(self) -> None:
         r = self.registry
+        # process_cpu_seconds_total, process_resident_memory_bytes, ...: per-service
+        # saturation on the war-room dashboard (the registry is ours, not the default one).
+        self.process = ProcessCollector(registry=r)
         self.requests = Counter(
             "surge_gateway_http_requests_total",
             "HTTP requests handled, by route template, method and status",

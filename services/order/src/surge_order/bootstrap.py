@@ -10,12 +10,12 @@ import contextlib
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-import grpc
 from google.protobuf.message import Message
 from surge.billing.v1 import billing_pb2
 from surge.fulfillment.v1 import fulfillment_pb2
 from surge.inventory.v1 import inventory_pb2
 from surge.order.v1 import order_pb2, order_pb2_grpc
+from surge_platform.grpc import channel as grpc_channel
 from surge_platform.inbox import idempotent
 from surge_platform.logging import get_logger
 from surge_platform.messaging import Route, Topology
@@ -120,7 +120,8 @@ async def build(infra: Infrastructure) -> Components:
     def uows() -> OrderUnitOfWork:
         return OrderUnitOfWork(infra.engine)
 
-    channel = grpc.aio.insecure_channel(settings.inventory_addr)
+    # Traced: the catalog lookup is part of the order's trace.
+    channel = grpc_channel(settings.inventory_addr)
     catalog = GrpcCatalog(channel, settings.inventory_timeout_seconds)
     servicer = OrderServicer(uows, catalog, orchestrator, infra.topology)
     full_name = order_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name

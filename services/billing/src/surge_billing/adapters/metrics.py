@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, ProcessCollector
 
 __all__ = ["BillingMetrics"]
 
@@ -12,6 +12,9 @@ class BillingMetrics:
     payment terms, rejection reason, payment source and ISO currency codes."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        # process_cpu_seconds_total, process_resident_memory_bytes, ...: per-service
+        # saturation on the war-room dashboard (the registry is ours, not the default one).
+        self.process = ProcessCollector(registry=registry)
         self.invoices_issued = Counter(
             "surge_billing_invoices_issued_total",
             "Invoices issued, by payment terms",

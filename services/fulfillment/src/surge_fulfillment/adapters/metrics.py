@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
 
 __all__ = ["FulfillmentMetrics"]
 
@@ -13,6 +13,9 @@ class FulfillmentMetrics:
     """Labels are bounded: `carrier` comes from the carriers table, never from a request."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        # process_cpu_seconds_total, process_resident_memory_bytes, ...: per-service
+        # saturation on the war-room dashboard (the registry is ours, not the default one).
+        self.process = ProcessCollector(registry=registry)
         self.created = Counter(
             "surge_fulfillment_shipments_created_total",
             "Shipments created for orders, by carrier",

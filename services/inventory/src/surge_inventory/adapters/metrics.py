@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, ProcessCollector
 
 __all__ = ["InventoryMetrics"]
 
 
 class InventoryMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
+        # process_cpu_seconds_total, process_resident_memory_bytes, ...: per-service
+        # saturation on the war-room dashboard (the registry is ours, not the default one).
+        self.process = ProcessCollector(registry=registry)
         self.reservations = Counter(
             "surge_inventory_reservations_total",
             "ReserveStock commands decided, by outcome (reserved, rejected, replayed)",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
 
 __all__ = ["OrderMetrics"]
 
@@ -12,6 +12,9 @@ MAX_CHANNELS = 50
 
 class OrderMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
+        # process_cpu_seconds_total, process_resident_memory_bytes, ...: per-service
+        # saturation on the war-room dashboard (the registry is ours, not the default one).
+        self.process = ProcessCollector(registry=registry)
         self.orders_placed = Counter(
             "surge_order_orders_placed_total",
             "Orders placed, by sales channel",

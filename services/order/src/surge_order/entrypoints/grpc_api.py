@@ -14,6 +14,7 @@ from surge.order.v1 import order_pb2, order_pb2_grpc
 from surge_platform.messaging import Topology
 
 from surge_order.domain import commands
+from surge_order.entrypoints import sagas
 from surge_order.entrypoints.mapping import list_query, order_to_pb, place_command, view_to_pb
 from surge_order.service_layer import handlers
 from surge_order.service_layer.ports import Catalog, CatalogUnavailable
@@ -97,6 +98,17 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
             commands.RetrySaga(request.order_id, request.actor), self._uows, self._orchestrator
         )
         return order_pb2.RetrySagaResponse(order=view_to_pb(view))
+
+    async def ListSagas(  # noqa: N802
+        self, request: order_pb2.ListSagasRequest, context: Context
+    ) -> order_pb2.ListSagasResponse:
+        return order_pb2.ListSagasResponse(sagas=await sagas.list_sagas(request, self._uows))
+
+    async def CompensateSaga(  # noqa: N802
+        self, request: order_pb2.CompensateSagaRequest, context: Context
+    ) -> order_pb2.CompensateSagaResponse:
+        view = await sagas.compensate_saga(request, self._uows, self._orchestrator)
+        return order_pb2.CompensateSagaResponse(order=view_to_pb(view))
 
 
 async def _unavailable_on_catalog_failure(context: Context, call: Callable[[], Awaitable[T]]) -> T:

@@ -136,6 +136,31 @@ class Orchestrator:
         assert saga.direction is not None
         await self._begin(uow, order, saga, saga.current_step, saga.direction, now)
 
+    async def force_compensate(
+        self, uow: OrderUnitOfWork, order: Order, saga: Saga, reason: str, now: datetime
+    ) -> None:
+        """Operator action: cancel and compensate now, without waiting for the step in flight.
+
+        The step in flight counts as failed and is compensated too (it may have had an effect;
+        every compensation is idempotent). A saga that is not running is simply cancelled.
+        """
+        if saga.state is not SagaState.RUNNING or saga.current_step is None:
+            if saga.state in (SagaState.AWAITING_PAYMENT, SagaState.COMPLETED):
+                await self.cancel(uow, order, saga, reason, now)
+                return
+            raise errors.FailedPrecondition(
+                f"saga of order {order.id} is {saga.state}; only a running saga is force-"
+                "compensated (retry a parked one)"
+            )
+        if (await uow.orders.shipment_counts(order.id)).dispatched:
+            raise errors.FailedPrecondition(f"order {order.id} has a dispatched shipment")
+        if order.status is not OrderStatus.CANCELLED:
+            self._change(uow, order, OrderStatus.CANCELLED, reason, now)
+        step = saga.current_step
+        await self._failed(uow, saga, now, reason)
+        await self._compensate(uow, order, saga, reason, now, step=step, category="forced")
+        _log.warning("saga force-compensated", order_id=order.id, saga_id=saga.id, step=step)
+
     # ---------------------------------------------------------------------- forward replies
 
     async def on_stock_reserved(

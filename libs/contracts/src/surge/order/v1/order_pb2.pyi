@@ -50,6 +50,13 @@ class SagaStepStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SAGA_STEP_STATUS_STARTED: _ClassVar[SagaStepStatus]
     SAGA_STEP_STATUS_SUCCEEDED: _ClassVar[SagaStepStatus]
     SAGA_STEP_STATUS_FAILED: _ClassVar[SagaStepStatus]
+
+class SagaFilter(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SAGA_FILTER_UNSPECIFIED: _ClassVar[SagaFilter]
+    SAGA_FILTER_PARKED: _ClassVar[SagaFilter]
+    SAGA_FILTER_STUCK: _ClassVar[SagaFilter]
+    SAGA_FILTER_RUNNING: _ClassVar[SagaFilter]
 ORDER_STATUS_UNSPECIFIED: OrderStatus
 ORDER_STATUS_PENDING_PAYMENT: OrderStatus
 ORDER_STATUS_PAID: OrderStatus
@@ -78,6 +85,10 @@ SAGA_STEP_STATUS_UNSPECIFIED: SagaStepStatus
 SAGA_STEP_STATUS_STARTED: SagaStepStatus
 SAGA_STEP_STATUS_SUCCEEDED: SagaStepStatus
 SAGA_STEP_STATUS_FAILED: SagaStepStatus
+SAGA_FILTER_UNSPECIFIED: SagaFilter
+SAGA_FILTER_PARKED: SagaFilter
+SAGA_FILTER_STUCK: SagaFilter
+SAGA_FILTER_RUNNING: SagaFilter
 
 class PlaceOrderLine(_message.Message):
     __slots__ = ("sku", "quantity")
@@ -304,6 +315,64 @@ class RetrySagaRequest(_message.Message):
     def __init__(self, order_id: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
 
 class RetrySagaResponse(_message.Message):
+    __slots__ = ("order",)
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    order: Order
+    def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ...) -> None: ...
+
+class SagaSummary(_message.Message):
+    __slots__ = ("order_id", "saga_id", "state", "current_step", "direction", "step_attempts", "step_started_at", "step_deadline", "failure_reason", "order_status", "age_seconds")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    SAGA_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_STEP_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    STEP_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    STEP_STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    STEP_DEADLINE_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_REASON_FIELD_NUMBER: _ClassVar[int]
+    ORDER_STATUS_FIELD_NUMBER: _ClassVar[int]
+    AGE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    saga_id: str
+    state: SagaState
+    current_step: str
+    direction: SagaDirection
+    step_attempts: int
+    step_started_at: _timestamp_pb2.Timestamp
+    step_deadline: _timestamp_pb2.Timestamp
+    failure_reason: str
+    order_status: OrderStatus
+    age_seconds: float
+    def __init__(self, order_id: _Optional[str] = ..., saga_id: _Optional[str] = ..., state: _Optional[_Union[SagaState, str]] = ..., current_step: _Optional[str] = ..., direction: _Optional[_Union[SagaDirection, str]] = ..., step_attempts: _Optional[int] = ..., step_started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., failure_reason: _Optional[str] = ..., order_status: _Optional[_Union[OrderStatus, str]] = ..., age_seconds: _Optional[float] = ...) -> None: ...
+
+class ListSagasRequest(_message.Message):
+    __slots__ = ("filter", "older_than_seconds", "page_size")
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    OLDER_THAN_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    filter: SagaFilter
+    older_than_seconds: int
+    page_size: int
+    def __init__(self, filter: _Optional[_Union[SagaFilter, str]] = ..., older_than_seconds: _Optional[int] = ..., page_size: _Optional[int] = ...) -> None: ...
+
+class ListSagasResponse(_message.Message):
+    __slots__ = ("sagas",)
+    SAGAS_FIELD_NUMBER: _ClassVar[int]
+    sagas: _containers.RepeatedCompositeFieldContainer[SagaSummary]
+    def __init__(self, sagas: _Optional[_Iterable[_Union[SagaSummary, _Mapping]]] = ...) -> None: ...
+
+class CompensateSagaRequest(_message.Message):
+    __slots__ = ("order_id", "actor", "reason")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    actor: str
+    reason: str
+    def __init__(self, order_id: _Optional[str] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CompensateSagaResponse(_message.Message):
     __slots__ = ("order",)
     ORDER_FIELD_NUMBER: _ClassVar[int]
     order: Order

@@ -66,6 +66,16 @@ class OrderServiceStub(object):
                 request_serializer=surge_dot_order_dot_v1_dot_order__pb2.RetrySagaRequest.SerializeToString,
                 response_deserializer=surge_dot_order_dot_v1_dot_order__pb2.RetrySagaResponse.FromString,
                 _registered_method=True)
+        self.ListSagas = channel.unary_unary(
+                '/surge.order.v1.OrderService/ListSagas',
+                request_serializer=surge_dot_order_dot_v1_dot_order__pb2.ListSagasRequest.SerializeToString,
+                response_deserializer=surge_dot_order_dot_v1_dot_order__pb2.ListSagasResponse.FromString,
+                _registered_method=True)
+        self.CompensateSaga = channel.unary_unary(
+                '/surge.order.v1.OrderService/CompensateSaga',
+                request_serializer=surge_dot_order_dot_v1_dot_order__pb2.CompensateSagaRequest.SerializeToString,
+                response_deserializer=surge_dot_order_dot_v1_dot_order__pb2.CompensateSagaResponse.FromString,
+                _registered_method=True)
 
 
 class OrderServiceServicer(object):
@@ -117,6 +127,22 @@ class OrderServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSagas(self, request, context):
+        """Lists sagas an operator may need to act on (parked, stuck or in flight), oldest step first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompensateSaga(self, request, context):
+        """Operator action: cancels the order and compensates its saga now, without waiting for the
+        step in flight (a stuck RUNNING saga). FAILED_PRECONDITION once a shipment was dispatched
+        or when the saga is already compensated.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -149,6 +175,16 @@ def add_OrderServiceServicer_to_server(servicer, server):
                     servicer.RetrySaga,
                     request_deserializer=surge_dot_order_dot_v1_dot_order__pb2.RetrySagaRequest.FromString,
                     response_serializer=surge_dot_order_dot_v1_dot_order__pb2.RetrySagaResponse.SerializeToString,
+            ),
+            'ListSagas': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSagas,
+                    request_deserializer=surge_dot_order_dot_v1_dot_order__pb2.ListSagasRequest.FromString,
+                    response_serializer=surge_dot_order_dot_v1_dot_order__pb2.ListSagasResponse.SerializeToString,
+            ),
+            'CompensateSaga': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompensateSaga,
+                    request_deserializer=surge_dot_order_dot_v1_dot_order__pb2.CompensateSagaRequest.FromString,
+                    response_serializer=surge_dot_order_dot_v1_dot_order__pb2.CompensateSagaResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -315,6 +351,60 @@ class OrderService(object):
             '/surge.order.v1.OrderService/RetrySaga',
             surge_dot_order_dot_v1_dot_order__pb2.RetrySagaRequest.SerializeToString,
             surge_dot_order_dot_v1_dot_order__pb2.RetrySagaResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSagas(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/surge.order.v1.OrderService/ListSagas',
+            surge_dot_order_dot_v1_dot_order__pb2.ListSagasRequest.SerializeToString,
+            surge_dot_order_dot_v1_dot_order__pb2.ListSagasResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompensateSaga(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/surge.order.v1.OrderService/CompensateSaga',
+            surge_dot_order_dot_v1_dot_order__pb2.CompensateSagaRequest.SerializeToString,
+            surge_dot_order_dot_v1_dot_order__pb2.CompensateSagaResponse.FromString,
             options,
             channel_credentials,
             insecure,

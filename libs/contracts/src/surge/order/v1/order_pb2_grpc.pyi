@@ -51,6 +51,13 @@ class OrderServiceStub:
     """
     RetrySaga: _grpc.UnaryUnaryMultiCallable[_order_pb2.RetrySagaRequest, _order_pb2.RetrySagaResponse]
     """Restarts a saga parked in COMPENSATION_FAILED (or a stuck RUNNING step) from where it stopped."""
+    ListSagas: _grpc.UnaryUnaryMultiCallable[_order_pb2.ListSagasRequest, _order_pb2.ListSagasResponse]
+    """Lists sagas an operator may need to act on (parked, stuck or in flight), oldest step first."""
+    CompensateSaga: _grpc.UnaryUnaryMultiCallable[_order_pb2.CompensateSagaRequest, _order_pb2.CompensateSagaResponse]
+    """Operator action: cancels the order and compensates its saga now, without waiting for the
+    step in flight (a stuck RUNNING saga). FAILED_PRECONDITION once a shipment was dispatched
+    or when the saga is already compensated.
+    """
 
 @_typing.type_check_only
 class OrderServiceAsyncStub(OrderServiceStub):
@@ -75,6 +82,13 @@ class OrderServiceAsyncStub(OrderServiceStub):
     """
     RetrySaga: _aio.UnaryUnaryMultiCallable[_order_pb2.RetrySagaRequest, _order_pb2.RetrySagaResponse]  # type: ignore[assignment]
     """Restarts a saga parked in COMPENSATION_FAILED (or a stuck RUNNING step) from where it stopped."""
+    ListSagas: _aio.UnaryUnaryMultiCallable[_order_pb2.ListSagasRequest, _order_pb2.ListSagasResponse]  # type: ignore[assignment]
+    """Lists sagas an operator may need to act on (parked, stuck or in flight), oldest step first."""
+    CompensateSaga: _aio.UnaryUnaryMultiCallable[_order_pb2.CompensateSagaRequest, _order_pb2.CompensateSagaResponse]  # type: ignore[assignment]
+    """Operator action: cancels the order and compensates its saga now, without waiting for the
+    step in flight (a stuck RUNNING saga). FAILED_PRECONDITION once a shipment was dispatched
+    or when the saga is already compensated.
+    """
 
 class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
     """Order intake, queries and operator actions. The order service orchestrates the
@@ -132,5 +146,24 @@ class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_order_pb2.RetrySagaResponse, _abc.Awaitable[_order_pb2.RetrySagaResponse]]:
         """Restarts a saga parked in COMPENSATION_FAILED (or a stuck RUNNING step) from where it stopped."""
+
+    @_abc_1.abstractmethod
+    def ListSagas(
+        self,
+        request: _order_pb2.ListSagasRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_order_pb2.ListSagasResponse, _abc.Awaitable[_order_pb2.ListSagasResponse]]:
+        """Lists sagas an operator may need to act on (parked, stuck or in flight), oldest step first."""
+
+    @_abc_1.abstractmethod
+    def CompensateSaga(
+        self,
+        request: _order_pb2.CompensateSagaRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_order_pb2.CompensateSagaResponse, _abc.Awaitable[_order_pb2.CompensateSagaResponse]]:
+        """Operator action: cancels the order and compensates its saga now, without waiting for the
+        step in flight (a stuck RUNNING saga). FAILED_PRECONDITION once a shipment was dispatched
+        or when the saga is already compensated.
+        """
 
 def add_OrderServiceServicer_to_server(servicer: OrderServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
