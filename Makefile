@@ -36,8 +36,11 @@ up: install ## Install and start PostgreSQL, NATS and all five services (gateway
 	$(RUN) python scripts/devstack.py up
 
 .PHONY: down
-down: ## Stop everything `make up` started (data stays in .surge/)
-	@if [ -x .venv/bin/python ]; then .venv/bin/python scripts/devstack.py down; fi
+down: ## Stop everything `make up` (and `make observe`) started; data stays in .surge/
+	@if [ -x .venv/bin/python ]; then \
+	  .venv/bin/python scripts/observe.py down >/dev/null 2>&1 || true; \
+	  .venv/bin/python scripts/devstack.py down; \
+	fi
 
 .PHONY: status
 status: install ## Show each component's health
@@ -71,6 +74,14 @@ lint: install node_modules/.installed ## buf lint, generated-code check, ruff, m
 .PHONY: helm-check
 helm-check: install ## Lint, render and policy-check the Helm chart offline
 	bash scripts/helm_check.sh
+
+.PHONY: rules-check
+rules-check: install ## promtool check/test the alert rules; chart copies and dashboards up to date
+	bash scripts/promtool.sh
+
+.PHONY: observe
+observe: install ## Start a local Prometheus scraping the `make up` stack
+	$(RUN) python scripts/observe.py up
 
 .PHONY: clean
 clean: down ## Stop everything and delete local data (.surge/)
