@@ -255,3 +255,16 @@ async def test_a_fetched_batch_is_applied_in_one_transaction(
     assert not metrics.registry.get_sample_value(
         "surge_consumer_batch_fallbacks_total", {"consumer": "test-grouper"}
     )
+
+
+async def test_consumer_reports_its_lag(
+    running_consumer: Callable[[], JetStreamConsumer], metrics: PlatformMetrics
+) -> None:
+    def lag() -> float | None:
+        return metrics.registry.get_sample_value(
+            "surge_consumer_pending_messages", {"consumer": "test-recorder"}
+        )
+
+    # Observed when the consumer starts, then every few seconds.
+    await wait_until(lambda: lag() is not None, 10, "the lag gauge to be set")
+    assert lag() == 0

@@ -63,6 +63,7 @@ HEADER_DLQ_CONSUMER = "Surge-Dlq-Consumer"
 HEADER_DLQ_DELIVERIES = "Surge-Dlq-Deliveries"
 
 DEDUP_WINDOW_SECONDS = 15 * 60
+LAG_OBSERVE_SECONDS = 5.0
 STREAM_MAX_AGE_SECONDS = 7 * 24 * 3600
 
 _tracer = trace.get_tracer("surge.messaging")
@@ -203,8 +204,12 @@ class JetStreamConsumer:
         await self.declare()
         subscription = await self.js.pull_subscribe_bind(self.durable, self.stream)
         limiter = asyncio.Semaphore(self.concurrency)
+        observed = 0.0
         try:
             while not stop.is_set():
+                if time.monotonic() - observed > LAG_OBSERVE_SECONDS:
+                    observed = time.monotonic()
+                    await self._observe_lag()
                 try:
                     messages = await subscription.fetch(self.batch, timeout=1.0)
                 except (TimeoutError, NatsTimeoutError):
@@ -229,6 +234,16 @@ class JetStreamConsumer:
         finally:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
+
+    async def _observe_lag(self) -> None:
+        """Pending + awaiting-ack messages of this durable, for dashboards and the lag alert."""
+        try:
+            info = await self.js.consumer_info(self.stream, self.durable)
+        except Exception:
+            self._log.debug("consumer info unavailable", durable=self.durable, exc_info=True)
+            return
+        lag = (info.num_pending or 0) + (info.num_ack_pending or 0)
+        self.metrics.consumer_pending.labels(self.durable).set(lag)
 
     async def _process_batch(self, messages: list[Msg], limiter: asyncio.Semaphore) -> None:
         """Group commit: apply the batch in one transaction, ack after it commits.
