@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import grpc
 from surge.order.v1 import order_pb2, order_pb2_grpc
+from surge_platform.logging import get_logger
 from surge_platform.messaging import Topology
 
 from surge_order.domain import commands
@@ -23,6 +24,8 @@ from surge_order.service_layer.saga import Orchestrator
 __all__ = ["OrderServicer"]
 
 T = TypeVar("T")
+# Operator actions (from the gateway's admin routes or `surge-order sagas`), one line each.
+_audit = get_logger("surge.audit")
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
@@ -94,6 +97,7 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
     async def RetrySaga(  # noqa: N802
         self, request: order_pb2.RetrySagaRequest, context: Context
     ) -> order_pb2.RetrySagaResponse:
+        _audit.info("audit", actor=request.actor, action="sagas.retry", target=request.order_id)
         view = await handlers.retry_saga(
             commands.RetrySaga(request.order_id, request.actor), self._uows, self._orchestrator
         )
@@ -107,6 +111,9 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
     async def CompensateSaga(  # noqa: N802
         self, request: order_pb2.CompensateSagaRequest, context: Context
     ) -> order_pb2.CompensateSagaResponse:
+        _audit.info(
+            "audit", actor=request.actor, action="sagas.compensate", target=request.order_id
+        )
         view = await sagas.compensate_saga(request, self._uows, self._orchestrator)
         return order_pb2.CompensateSagaResponse(order=view_to_pb(view))
 
