@@ -151,3 +151,51 @@ async def test_purge_removes_a_dead_letter_and_unknown_numbers_are_refused(
     assert await letters.list() == []
     with pytest.raises(LookupError):
         await letters.redrive(letter.sequence)
+
+
+async def test_a_redriven_message_that_fails_again_is_dead_lettered_again(
+    engine: AsyncEngine, js: JetStreamContext, topology: Topology, metrics: PlatformMetrics
+) -> None:
+    async def always_fails(message: StringValue, uow: SqlUnitOfWork) -> None:
+        raise RuntimeError("still broken")
+
+    subject = topology.command("billing", "fragile")
+    consumer = JetStreamConsumer(
+        js=js,
+        topology=topology,
+        stream=topology.stream("billing", "cmd"),
+        durable="billing-fragile",
+        routes={
+            subject: Route(
+                StringValue,
+                idempotent("billing-fragile", lambda: SqlUnitOfWork(engine), always_fails),
+            )
+        },
+        metrics=metrics,
+        max_deliver=1,
+    )
+    letters = DeadLetters(js, topology, "billing")
+    stop = asyncio.Event()
+    running = asyncio.create_task(consumer.run(stop))
+    try:
+        await js.publish(
+            subject,
+            StringValue(value="x").SerializeToString(),
+            headers={HEADER_MESSAGE_ID: "m-fragile"},
+        )
+
+        async def one_letter() -> bool:
+            return len(await letters.list()) == 1
+
+        await wait_until(one_letter, 10, "the first dead letter")
+        [first] = await letters.list()
+        await letters.redrive(first.sequence)
+
+        async def lettered_again() -> bool:
+            found = await letters.list()
+            return len(found) == 1 and found[0].sequence != first.sequence
+
+        await wait_until(lettered_again, 10, "the message dead-lettered a second time")
+    finally:
+        stop.set()
+        await running

@@ -365,14 +365,16 @@ class JetStreamConsumer:
     async def _dead_letter(
         self, msg: Msg, headers: dict[str, str], deliveries: int, reason: str
     ) -> None:
-        original_id = headers.get(HEADER_MESSAGE_ID) or headers.get("Nats-Msg-Id") or ""
+        # Unique per delivered copy: a redriven message that fails again is a new dead letter,
+        # not a duplicate of the first (which the DLQ stream would silently drop).
+        source = msg.metadata.sequence.stream if msg.metadata else msg.reply
         dlq_headers = {
             **headers,
             HEADER_DLQ_REASON: reason[:512],
             HEADER_DLQ_SUBJECT: msg.subject,
             HEADER_DLQ_CONSUMER: self.durable,
             HEADER_DLQ_DELIVERIES: str(deliveries),
-            "Nats-Msg-Id": f"dlq:{self.durable}:{original_id or msg.reply}",
+            "Nats-Msg-Id": f"dlq:{self.durable}:{self.stream}:{source}",
         }
         await self.js.publish(
             self.topology.dlq_subject(self.durable), msg.data, headers=dlq_headers
