@@ -6,8 +6,9 @@ Fixtures:
 - `database_url` (test): a fresh, empty database of its own, as a postgresql+asyncpg URL.
 - `nats_prefix` (test): a unique subject/stream prefix so tests sharing NATS never meet.
 
-`SURGE_TEST_BACKEND=containers` is reserved for machines with a Docker engine (testcontainers);
-the default, `processes`, needs nothing but the wheels.
+`SURGE_TEST_BACKEND=containers` starts the same two servers as containers with testcontainers
+(for machines with a Docker engine, e.g. developer laptops); the default, `processes`, needs
+nothing but the wheels. Either way tests see the same `PostgresServer` / `NatsServer` objects.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from pathlib import Path
 import pytest
 
 from surge_platform.testing.servers import NatsServer, PostgresServer, free_port
+
+# Same major versions as the wheels the default backend runs.
+POSTGRES_IMAGE = "postgres:18-alpine"
+NATS_IMAGE = "nats:2.11-alpine"
 
 
 def _backend() -> str:
@@ -40,7 +45,16 @@ def surge_tmp() -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def postgres_server(surge_tmp: Path) -> Iterator[PostgresServer]:
     if _backend() == "containers":
-        pytest.skip("containers backend needs a Docker engine and testcontainers")
+        from testcontainers.community.postgres import PostgresContainer
+
+        with PostgresContainer(POSTGRES_IMAGE, password="surge-test", driver=None) as pg:
+            yield PostgresServer(
+                surge_tmp / "postgres",
+                int(pg.get_exposed_port(5432)),
+                "surge-test",
+                host=pg.get_container_host_ip(),
+            )
+        return
     server = PostgresServer(surge_tmp / "postgres", free_port())
     server.start(fsync=False)
     try:
@@ -52,7 +66,15 @@ def postgres_server(surge_tmp: Path) -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def nats_server(surge_tmp: Path) -> Iterator[NatsServer]:
     if _backend() == "containers":
-        pytest.skip("containers backend needs a Docker engine and testcontainers")
+        from testcontainers.community.nats import NatsContainer
+
+        with NatsContainer(NATS_IMAGE, jetstream=True) as nats:
+            yield NatsServer(
+                surge_tmp / "nats",
+                int(nats.get_exposed_port(4222)),
+                host=nats.get_container_host_ip(),
+            )
+        return
     server = NatsServer(surge_tmp / "nats", free_port())
     server.start()
     try:

@@ -90,6 +90,7 @@ class PostgresServer:
     root: Path
     port: int
     superuser_password: str | None = None
+    host: str = "127.0.0.1"
 
     @property
     def data_dir(self) -> Path:
@@ -101,12 +102,12 @@ class PostgresServer:
 
     def admin_dsn(self, database: str = "postgres") -> str:
         auth = f"postgres:{self.superuser_password}@" if self.superuser_password else "postgres@"
-        return f"postgresql://{auth}127.0.0.1:{self.port}/{database}"
+        return f"postgresql://{auth}{self.host}:{self.port}/{database}"
 
     def url(self, database: str, user: str = "postgres", password: str | None = None) -> str:
         secret = password if password is not None else self.superuser_password
         auth = f"{user}:{secret}@" if secret else f"{user}@"
-        return f"postgresql+asyncpg://{auth}127.0.0.1:{self.port}/{database}"
+        return f"postgresql+asyncpg://{auth}{self.host}:{self.port}/{database}"
 
     def init(self) -> None:
         """initdb once; `superuser_password` switches TCP auth from trust to scram."""
@@ -237,10 +238,11 @@ class NatsServer:
     port: int
     monitor_port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    host: str = "127.0.0.1"
 
     @property
     def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
+        return f"nats://{self.host}:{self.port}"
 
     def command(self) -> list[str]:
         args = [
