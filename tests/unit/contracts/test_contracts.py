@@ -84,7 +84,16 @@ EXPECTED_RPCS: dict[str, tuple[ModuleType, ModuleType, frozenset[str]]] = {
         order_pb2,
         order_pb2_grpc,
         frozenset(
-            {"PlaceOrder", "GetOrder", "ListOrders", "CancelOrder", "RecordPayment", "RetrySaga"}
+            {
+                "PlaceOrder",
+                "GetOrder",
+                "ListOrders",
+                "CancelOrder",
+                "RecordPayment",
+                "RetrySaga",
+                "ListSagas",
+                "CompensateSaga",
+            }
         ),
     ),
 }

@@ -51,7 +51,7 @@ class SagaSummary(BaseModel):
     step_attempts: int
     step_started_at: datetime | None
     step_deadline: datetime | None
-    age_seconds: float
+    age_seconds: int
     order_status: str | None
     failure_reason: str | None
 

@@ -123,7 +123,7 @@ async def _run(address: str, args: argparse.Namespace) -> None:
                 status = order_pb2.OrderStatus.Name(saga.order_status)
                 sys.stdout.write(
                     f"{saga.order_id}  {state}  {saga.current_step or '-'}"
-                    f"  attempts={saga.step_attempts}  age={saga.age_seconds:.0f}s"
+                    f"  attempts={saga.step_attempts}  age={saga.age_seconds}s"
                     f"  order={status.removeprefix('ORDER_STATUS_').lower()}"
                     f"  {saga.failure_reason}\n"
                 )

@@ -85,7 +85,7 @@ def _summary(row: _Row, now: datetime) -> order_pb2.SagaSummary:
         step_deadline=_ts(row.step_deadline),
         failure_reason=row.failure_reason or "",
         order_status=_enum("ORDER_STATUS", OrderStatus(row.order_status).value),
-        age_seconds=max(0.0, (now - row.since).total_seconds()),
+        age_seconds=max(0, int((now - row.since).total_seconds())),
     )
 
 

@@ -343,8 +343,8 @@ class SagaSummary(_message.Message):
     step_deadline: _timestamp_pb2.Timestamp
     failure_reason: str
     order_status: OrderStatus
-    age_seconds: float
-    def __init__(self, order_id: _Optional[str] = ..., saga_id: _Optional[str] = ..., state: _Optional[_Union[SagaState, str]] = ..., current_step: _Optional[str] = ..., direction: _Optional[_Union[SagaDirection, str]] = ..., step_attempts: _Optional[int] = ..., step_started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., failure_reason: _Optional[str] = ..., order_status: _Optional[_Union[OrderStatus, str]] = ..., age_seconds: _Optional[float] = ...) -> None: ...
+    age_seconds: int
+    def __init__(self, order_id: _Optional[str] = ..., saga_id: _Optional[str] = ..., state: _Optional[_Union[SagaState, str]] = ..., current_step: _Optional[str] = ..., direction: _Optional[_Union[SagaDirection, str]] = ..., step_attempts: _Optional[int] = ..., step_started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., failure_reason: _Optional[str] = ..., order_status: _Optional[_Union[OrderStatus, str]] = ..., age_seconds: _Optional[int] = ...) -> None: ...
 
 class ListSagasRequest(_message.Message):
     __slots__ = ("filter", "older_than_seconds", "page_size")
