@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 
 import pytest
 from google.protobuf.message import Message
-from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from prometheus_client import CollectorRegistry
@@ -22,19 +21,14 @@ from surge.billing.v1 import billing_pb2
 from surge.common.v1 import common_pb2
 from surge_billing import bootstrap
 from surge_billing.config import BillingSettings
-from surge_platform.db import asyncpg_dsn, create_engine
 from surge_platform.ids import new_id
 from surge_platform.messaging import (
     HEADER_MESSAGE_ID,
     HEADER_TYPE,
-    JetStreamConsumer,
     Topology,
-    connect,
 )
 from surge_platform.migrations import migrate, migrations_of
-from surge_platform.outbox import OutboxRelay
-from surge_platform.service import Infrastructure
-from surge_platform.telemetry import PlatformMetrics
+from surge_platform.testing.inprocess import run_in_process
 from surge_platform.testing.servers import NatsServer
 
 from tests.support import wait_until
@@ -155,62 +149,32 @@ async def start_billing(
     database_url: str, nats_server: NatsServer, nats_prefix: str
 ) -> AsyncIterator[StartBilling]:
     """Call with BillingSettings overrides (e.g. `test_failures_enabled=True`) to start one."""
-    stop = asyncio.Event()
-    tasks: list[asyncio.Task[None]] = []
-    cleanups: list[Callable[[], Awaitable[Any]]] = []
+    async with contextlib.AsyncExitStack() as running:
 
-    async def start(**overrides: Any) -> Billing:
-        await asyncio.to_thread(migrate, MIGRATIONS, database_url)
-        settings = BillingSettings(
-            database_url=database_url,
-            nats_url=nats_server.url,
-            nats_prefix=nats_prefix,
-            **overrides,
-        )
-        engine = create_engine(database_url, pool_size=10)
-        cleanups.append(engine.dispose)
-        nc: NatsClient = await connect(nats_server.url, "billing-test")
-        cleanups.append(nc.drain)
-        js = nc.jetstream(timeout=10)
-        topology = Topology(nats_prefix)
-        await topology.ensure_streams(js)
-        registry = CollectorRegistry()
-        metrics = PlatformMetrics(registry)
-        billing = Billing(engine, js, topology, registry)
-
-        async def collect(msg: Msg) -> None:
-            kind = REPLY_TYPES.get((msg.headers or {}).get(HEADER_TYPE, ""))
-            if kind is not None:
-                billing.replies.append(kind.FromString(msg.data))
-
-        await nc.subscribe(f"{nats_prefix}.billing.evt.>", cb=collect)
-        await nc.flush()
-        infra = Infrastructure(settings, engine, nc, js, topology, registry, metrics)
-        components = await bootstrap.build(infra)
-        for spec in components.consumers:
-            consumer = JetStreamConsumer(
-                js=js,
-                topology=topology,
-                stream=spec.stream,
-                durable=spec.durable,
-                routes=spec.routes,
-                metrics=metrics,
-                max_deliver=3,
-                backoff=(0.05, 0.1, 0.2),
+        async def start(**overrides: Any) -> Billing:
+            await asyncio.to_thread(migrate, MIGRATIONS, database_url)
+            settings = BillingSettings(
+                database_url=database_url,
+                nats_url=nats_server.url,
+                nats_prefix=nats_prefix,
+                **{"max_deliver": 3, **overrides},
             )
-            tasks.append(asyncio.create_task(consumer.run(stop)))
-        relay = OutboxRelay(
-            engine, js, listen_dsn=asyncpg_dsn(database_url), metrics=metrics, poll_interval=0.2
-        )
-        tasks.append(asyncio.create_task(relay.run(stop)))
-        return billing
+            service = await running.enter_async_context(
+                run_in_process(settings, bootstrap.build, backoff=(0.05, 0.1, 0.2))
+            )
+            infra = service.infra
+            billing = Billing(infra.engine, infra.js, infra.topology, infra.registry)
 
-    yield start
-    stop.set()
-    with contextlib.suppress(Exception):
-        await asyncio.gather(*tasks)
-    for cleanup in reversed(cleanups):
-        await cleanup()
+            async def collect(msg: Msg) -> None:
+                kind = REPLY_TYPES.get((msg.headers or {}).get(HEADER_TYPE, ""))
+                if kind is not None:
+                    billing.replies.append(kind.FromString(msg.data))
+
+            await infra.nats.subscribe(f"{nats_prefix}.billing.evt.>", cb=collect)
+            await infra.nats.flush()
+            return billing
+
+        yield start
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from google.protobuf.message import Message
-from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from prometheus_client import CollectorRegistry
@@ -26,19 +25,14 @@ from surge_inventory import bootstrap
 from surge_inventory.config import InventorySettings
 from surge_inventory.domain.model import Sku, Warehouse
 from surge_inventory.service_layer.unit_of_work import InventoryUnitOfWork
-from surge_platform.db import asyncpg_dsn, create_engine
 from surge_platform.ids import new_id
 from surge_platform.messaging import (
     HEADER_MESSAGE_ID,
     HEADER_TYPE,
-    JetStreamConsumer,
     Topology,
-    connect,
 )
 from surge_platform.migrations import migrate, migrations_of
-from surge_platform.outbox import OutboxRelay
-from surge_platform.service import Components, Infrastructure
-from surge_platform.telemetry import PlatformMetrics
+from surge_platform.testing.inprocess import run_in_process
 from surge_platform.testing.servers import NatsServer
 
 from tests.support import wait_until
@@ -162,67 +156,28 @@ StartInventory = Callable[..., Awaitable[Inventory]]
 async def start_inventory(
     database_url: str, nats_server: NatsServer, nats_prefix: str
 ) -> AsyncIterator[StartInventory]:
-    stop = asyncio.Event()
-    tasks: list[asyncio.Task[None]] = []
-    cleanups: list[Callable[[], Awaitable[Any]]] = []
+    async with contextlib.AsyncExitStack() as running:
 
-    async def start(**overrides: Any) -> Inventory:
-        await asyncio.to_thread(migrate, MIGRATIONS, database_url)
-        settings = InventorySettings(
-            database_url=database_url,
-            nats_url=nats_server.url,
-            nats_prefix=nats_prefix,
-            **overrides,
-        )
-        engine = create_engine(database_url, pool_size=10)
-        cleanups.append(engine.dispose)
-        nc: NatsClient = await connect(nats_server.url, "inventory-test")
-        cleanups.append(nc.drain)
-        js = nc.jetstream()
-        topology = Topology(nats_prefix)
-        await topology.ensure_streams(js)
-        registry = CollectorRegistry()
-        metrics = PlatformMetrics(registry)
-        infra = Infrastructure(settings, engine, nc, js, topology, registry, metrics)
-        components: Components = await bootstrap.build(infra)
-        inventory = Inventory(settings, engine, js, topology, registry)
-
-        async def collect(msg: Msg) -> None:
-            kind = EVENT_TYPES.get((msg.headers or {}).get(HEADER_TYPE, ""))
-            if kind is not None:
-                inventory.events.append(kind.FromString(msg.data))
-
-        sub = await nc.subscribe(f"{nats_prefix}.inventory.evt.>", cb=collect)
-        cleanups.append(sub.unsubscribe)
-        for spec in components.consumers:
-            consumer = JetStreamConsumer(
-                js=js,
-                topology=topology,
-                stream=spec.stream,
-                durable=spec.durable,
-                routes=spec.routes,
-                metrics=metrics,
-                batch=settings.consumer_batch,
-                concurrency=settings.consumer_concurrency,
-                max_deliver=settings.max_deliver,
-                backoff=(0.1, 0.2, 0.5, 1.0, 2.0),
+        async def start(**overrides: Any) -> Inventory:
+            await asyncio.to_thread(migrate, MIGRATIONS, database_url)
+            settings = InventorySettings(
+                database_url=database_url,
+                nats_url=nats_server.url,
+                nats_prefix=nats_prefix,
+                **overrides,
             )
-            tasks.append(asyncio.create_task(consumer.run(stop)))
-        relay = OutboxRelay(
-            engine, js, listen_dsn=asyncpg_dsn(database_url), metrics=metrics, poll_interval=0.2
-        )
-        tasks.append(asyncio.create_task(relay.run(stop)))
-        for _, timer in components.timers:
-            tasks.append(asyncio.create_task(timer(stop)))
-        return inventory
+            service = await running.enter_async_context(
+                run_in_process(settings, bootstrap.build, backoff=(0.1, 0.2, 0.5, 1.0, 2.0))
+            )
+            infra = service.infra
+            inventory = Inventory(settings, infra.engine, infra.js, infra.topology, infra.registry)
 
-    yield start
-    stop.set()
-    # The consumer notices `stop` between fetches (up to 1 s); nothing is in flight by now.
-    _, pending = await asyncio.wait(tasks, timeout=0.1) if tasks else (set(), set())
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
-    for cleanup in reversed(cleanups):
-        with contextlib.suppress(Exception):
-            await cleanup()
+            async def collect(msg: Msg) -> None:
+                kind = EVENT_TYPES.get((msg.headers or {}).get(HEADER_TYPE, ""))
+                if kind is not None:
+                    inventory.events.append(kind.FromString(msg.data))
+
+            await infra.nats.subscribe(f"{nats_prefix}.inventory.evt.>", cb=collect)
+            return inventory
+
+        yield start

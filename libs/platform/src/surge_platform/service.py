@@ -32,7 +32,15 @@ from surge_platform.outbox import OutboxRelay
 from surge_platform.runtime import Runtime, Task
 from surge_platform.telemetry import PlatformMetrics, init_tracing, serve_metrics
 
-__all__ = ["Components", "ConsumerSpec", "GrpcService", "Infrastructure", "Role", "serve"]
+__all__ = [
+    "Components",
+    "ConsumerSpec",
+    "GrpcService",
+    "Infrastructure",
+    "Role",
+    "consumer_for",
+    "serve",
+]
 
 
 class Role(StrEnum):
@@ -78,6 +86,32 @@ class Components:
 Build = Callable[[Infrastructure], Awaitable[Components]]
 
 
+def consumer_for(
+    spec: ConsumerSpec, infra: Infrastructure, backoff: Sequence[float] | None = None
+) -> JetStreamConsumer:
+    """The consumer for `spec`, wired from settings the same way in production and in tests."""
+    settings = infra.settings
+    consumer = JetStreamConsumer(
+        js=infra.js,
+        topology=infra.topology,
+        stream=spec.stream,
+        durable=spec.durable,
+        routes=spec.routes,
+        metrics=infra.metrics,
+        batch=settings.consumer_batch,
+        concurrency=settings.consumer_concurrency,
+        max_deliver=settings.max_deliver,
+        group_commit=(
+            functools.partial(batch_transaction, infra.engine)
+            if settings.consumer_group_commit
+            else None
+        ),
+    )
+    if backoff is not None:
+        consumer.backoff = backoff
+    return consumer
+
+
 async def serve(settings: ServiceSettings, build: Build, role: Role = Role.ALL) -> None:
     name = settings.service_name
     configure_logging(name, settings.log_level, json=settings.log_json)
@@ -115,22 +149,7 @@ async def serve(settings: ServiceSettings, build: Build, role: Role = Role.ALL) 
         runtime.on_shutdown("grpc", stop_grpc)
     if role in (Role.ALL, Role.CONSUMER):
         for spec in components.consumers:
-            consumer = JetStreamConsumer(
-                js=js,
-                topology=topology,
-                stream=spec.stream,
-                durable=spec.durable,
-                routes=spec.routes,
-                metrics=metrics,
-                batch=settings.consumer_batch,
-                concurrency=settings.consumer_concurrency,
-                max_deliver=settings.max_deliver,
-                group_commit=(
-                    functools.partial(batch_transaction, engine)
-                    if settings.consumer_group_commit
-                    else None
-                ),
-            )
+            consumer = consumer_for(spec, infra)
             runtime.add_task(f"consumer:{spec.durable}", consumer.run)
         for timer_name, timer in components.timers:
             runtime.add_task(f"timer:{timer_name}", timer)
