@@ -225,7 +225,7 @@ def down(quiet: bool = False) -> None:
     (STATE / "nats.pid").unlink(missing_ok=True)
     postgres(p).stop()
     if not quiet:
-        print("Surge is down (data kept in .surge/; delete it for a fresh start).")
+        print(f"Surge is down (data kept in {STATE}; delete it for a fresh start).")
 
 
 def status() -> None:

@@ -237,9 +237,10 @@ async def start_server(
         ],
         server,
     )
-    bound = server.add_insecure_port(f"{host}:{port}")
-    if bound == 0:
-        raise OSError(f"cannot bind gRPC port {host}:{port} (already in use?)")
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError as exc:  # grpc's message only says to turn on debug logging
+        raise OSError(f"cannot bind gRPC port {host}:{port}: already in use?") from exc
     await server.start()
     for name in ["", *names]:
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
