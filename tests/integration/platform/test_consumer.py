@@ -258,13 +258,32 @@ async def test_a_fetched_batch_is_applied_in_one_transaction(
 
 
 async def test_consumer_reports_its_lag(
-    running_consumer: Callable[[], JetStreamConsumer], metrics: PlatformMetrics
+    engine: AsyncEngine, js: JetStreamContext, topology: Topology, metrics: PlatformMetrics
 ) -> None:
-    def lag() -> float | None:
-        return metrics.registry.get_sample_value(
-            "surge_consumer_pending_messages", {"consumer": "test-recorder"}
-        )
+    subject = topology.command("inventory", "lagging")
+    consumer = JetStreamConsumer(
+        js=js,
+        topology=topology,
+        stream=topology.stream("inventory", "cmd"),
+        durable="test-lagging",
+        routes={
+            subject: Route(
+                StringValue,
+                idempotent("test-lagging", lambda: SqlUnitOfWork(engine), record_effect),
+            )
+        },
+        metrics=metrics,
+    )
+    await consumer.declare()
+    for n in range(3):
+        await js.publish(subject, StringValue(value=f"late-{n}").SerializeToString())
 
-    # Observed when the consumer starts, then every few seconds.
-    await wait_until(lambda: lag() is not None, 10, "the lag gauge to be set")
-    assert lag() == 0
+    await consumer.observe_lag()
+
+    # Three messages published, none fetched yet: the gauge must say so.
+    assert (
+        metrics.registry.get_sample_value(
+            "surge_consumer_pending_messages", {"consumer": "test-lagging"}
+        )
+        == 3
+    )

@@ -209,7 +209,7 @@ class JetStreamConsumer:
             while not stop.is_set():
                 if time.monotonic() - observed > LAG_OBSERVE_SECONDS:
                     observed = time.monotonic()
-                    await self._observe_lag()
+                    await self.observe_lag()
                 try:
                     messages = await self._fetch(subscription)
                 except (TimeoutError, NatsTimeoutError):
@@ -248,7 +248,7 @@ class JetStreamConsumer:
                 messages += await subscription.fetch(self.batch - 1, timeout=0.005)
         return messages
 
-    async def _observe_lag(self) -> None:
+    async def observe_lag(self) -> None:
         """Pending + awaiting-ack messages of this durable, for dashboards and the lag alert."""
         try:
             info = await self.js.consumer_info(self.stream, self.durable)
