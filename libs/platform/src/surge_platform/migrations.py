@@ -34,8 +34,12 @@ def migrations_of(package: str) -> Path:
     return Path(str(importlib.resources.files(package) / "migrations"))
 
 
-def migrate(script_location: Path, database_url: str, revision: str = "head") -> None:
-    """Upgrade the database at `database_url` to `revision` (used by `surge-<name> migrate`)."""
+def migrate(script_location: Path, database_url: str, revision: str = "heads") -> None:
+    """Upgrade the database at `database_url` to `revision` (used by `surge-<name> migrate`).
+
+    "heads": features may add migrations on parallel branches of one service (Alembic branches);
+    every branch is applied.
+    """
     config = Config()
     config.set_main_option("script_location", str(script_location))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
