@@ -35,6 +35,9 @@ SERVICE_JOBS = (
 )
 
 Panel = dict[str, Any]
+# Available units under which a watched SKU is "low": the threshold line on the Inventory
+# dashboard and the SurgeStockBelowThreshold alert (deploy/prometheus/surge-alerts.yaml) agree.
+STOCK_THRESHOLD = 10
 
 
 class Layout:
@@ -112,6 +115,17 @@ def stat(title: str, unit: str, expr: str, legend: str = "", thresholds: Any = N
         },
         "targets": [target(expr, legend)],
     }
+
+
+def with_threshold_line(panel: Panel, value: float) -> Panel:
+    """Draw a red line at `value` (dashed) on a timeseries panel."""
+    defaults = panel["fieldConfig"]["defaults"]
+    defaults["thresholds"] = {
+        "mode": "absolute",
+        "steps": [{"color": "red", "value": None}, {"color": "green", "value": value}],
+    }
+    defaults["custom"]["thresholdsStyle"] = {"mode": "dashed"}
+    return panel
 
 
 def red_when_above(value: float) -> list[dict[str, Any]]:
@@ -402,6 +416,31 @@ def saga() -> Panel:
         g.row("Parked and compensating"),
         place(
             stat(
+                "Sagas parked now",
+                "short",
+                "max by (job) (surge_order_parked_sagas)",
+                thresholds=red_when_above(0.5),
+            ),
+            6,
+            5,
+        ),
+        place(
+            stat("Sagas in flight now", "short", "max by (job) (surge_order_in_flight_sagas)"),
+            6,
+            5,
+        ),
+        place(
+            timeseries(
+                "Sagas parked and in flight",
+                "short",
+                ("max(surge_order_parked_sagas)", "parked (needs an operator)"),
+                ("max(surge_order_in_flight_sagas)", "in flight"),
+            ),
+            12,
+            5,
+        ),
+        place(
+            stat(
                 "Sagas parked in range",
                 "short",
                 "sum(increase(surge_order_sagas_parked_total[$__range]))",
@@ -633,6 +672,29 @@ def inventory() -> Panel:
         ),
         g.row("Stock"),
         place(
+            with_threshold_line(
+                timeseries(
+                    "Available stock of watched and lowest-stock SKUs",
+                    "short",
+                    ("max by (sku) (surge_inventory_stock_available_units)", "{{sku}}"),
+                ),
+                STOCK_THRESHOLD,
+            ),
+            16,
+            8,
+        ),
+        place(
+            stat(
+                f"Watched SKUs below {STOCK_THRESHOLD} units",
+                "short",
+                "count(max by (sku) (surge_inventory_stock_available_units) "
+                f"< {STOCK_THRESHOLD}) or vector(0)",
+                thresholds=red_when_above(0.5),
+            ),
+            8,
+            8,
+        ),
+        place(
             timeseries(
                 "Units leaving stock / s (dispatch)",
                 "ops",
@@ -672,7 +734,7 @@ def inventory() -> Panel:
         "surge-inventory",
         "Surge / Inventory",
         "Reservations held, reserve outcomes (rejections mean stock ran out), expiry, "
-        "contention on hot SKUs and stock movements.",
+        "contention on hot SKUs, available stock of watched SKUs and stock movements.",
         panels,
     )
 
@@ -855,6 +917,24 @@ def war_room() -> Panel:
                 ),
             ),
             8,
+            8,
+        ),
+        place(
+            timeseries(
+                "Dead letters waiting for an operator (DLQ depth)",
+                "short",
+                ("max by (job, consumer) (surge_dead_letter_messages)", "{{consumer}}"),
+            ),
+            12,
+            8,
+        ),
+        place(
+            timeseries(
+                "Sagas parked (need an operator)",
+                "short",
+                ("max by (job) (surge_order_parked_sagas)", "parked"),
+            ),
+            12,
             8,
         ),
         g.row("Saturation"),

@@ -112,3 +112,14 @@ async def test_every_metric_in_dashboards_and_rules_is_exported(
         assert _value(exposed, "process_resident_memory_bytes") > 0, name
     for name in SERVICES:
         assert _value(scraped[name], "surge_grpc_server_requests_total") > 0, name
+    # Gauges refreshed by the platform's periodic collector, not on scrape: every service reports
+    # its DLQ depth per consumer; inventory the stock of its lowest SKUs; order its live sagas.
+    for name in SERVICES:
+        assert scraped[name].samples.get("surge_dead_letter_messages"), name
+    stock = scraped["inventory"].samples["surge_inventory_stock_available_units"]
+    assert stock
+    assert all(labels.keys() == {"sku"} and value >= 0 for labels, value in stock)
+    assert "surge_order_in_flight_sagas" in scraped["order"].series_names
+    assert "surge_order_parked_sagas" in scraped["order"].series_names
+    # Rate-limited and shed requests are exported before the first one happens.
+    assert {"surge_gateway_rate_limited_total", "surge_gateway_shed_total"} <= gw.series_names

@@ -70,6 +70,9 @@ def _start_gateway(system: System, postgres: PostgresServer, extra_env: dict[str
         "SURGE_GATEWAY_PLACE_ORDER_TIMEOUT_SECONDS": "10",
         "SURGE_GATEWAY_GRPC_TIMEOUT_SECONDS": "10",
         "SURGE_GATEWAY_ADMISSION_MAX_LATENCY_SECONDS": "30",
+        # SSE streams are woken by the order service's status events.
+        "SURGE_GATEWAY_NATS_URL": system.nats_url,
+        "SURGE_GATEWAY_NATS_PREFIX": system.nats_prefix,
         **extra_env,
     }
     command = [sys.executable, "-c", "from surge_gateway.entrypoints.cli import main; main()"]

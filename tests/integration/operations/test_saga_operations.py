@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 
 import grpc
 import httpx
@@ -22,15 +21,15 @@ from surge.common.v1 import common_pb2
 from surge.inventory.v1 import inventory_pb2
 from surge.order.v1 import order_pb2
 from surge_platform.messaging import Topology, connect
-from surge_platform.testing.servers import NatsServer, PostgresServer
 
-from tests.integration.operations.stack import Stack, private_stack
+from tests.integration.operations.scrape import sample
+from tests.integration.operations.stack import Stack
+from tests.integration.saga.conftest import unique_address, unique_phone
 from tests.support import wait_until
 from tests.system import System
 
 pytestmark = pytest.mark.e2e
 
-STEP_DEADLINE_SECONDS = 2.5
 ADDRESS = common_pb2.Address(
     province="Zhejiang",
     city="Hangzhou",
@@ -38,18 +37,6 @@ ADDRESS = common_pb2.Address(
     line1="1 Lingyin Rd",
     postal_code="310000",
 )
-
-
-@pytest.fixture(scope="module")
-async def stack(postgres_server: PostgresServer, nats_server: NatsServer) -> AsyncIterator[Stack]:
-    order = {
-        "step_deadline_seconds": str(STEP_DEADLINE_SECONDS),
-        "step_backoff_max_seconds": str(STEP_DEADLINE_SECONDS),
-        "max_step_attempts": "2",
-        "sweep_interval_seconds": "0.2",
-    }
-    async with private_stack(postgres_server, nats_server, order=order, with_gateway=True) as s:
-        yield s
 
 
 def sagas_cli(system: System, *args: str) -> str:
@@ -76,10 +63,9 @@ def place(sku: str, quantity: int, terms: int) -> order_pb2.PlaceOrderRequest:
     return order_pb2.PlaceOrderRequest(
         client_order_id=System.unique("CO"),
         channel="web",
-        customer=common_pb2.Customer(
-            id=System.unique("cust"), name="Li Lei", phone="+8613800000000"
-        ),
-        shipping_address=ADDRESS,
+        customer=common_pb2.Customer(id=System.unique("cust"), name="Li Lei", phone=unique_phone()),
+        # Its own phone and address: the velocity rule holds a 4th order to either.
+        shipping_address=unique_address(),
         lines=[order_pb2.PlaceOrderLine(sku=sku, quantity=quantity)],
         payment_terms=terms,  # type: ignore[arg-type]
     )
@@ -147,6 +133,11 @@ async def test_a_parked_saga_retried_after_the_cause_is_fixed_completes(stack: S
         order_pb2.CancelOrderRequest(order_id=order_id, reason="customer changed mind"), timeout=5
     )
     await wait_for_saga(system, order_id, order_pb2.SAGA_STATE_COMPENSATION_FAILED)
+    # The only saga this private system parks: the gauge (a periodic count) reports it.
+    metrics_url = system.services["order"].metrics_url
+    await wait_until(
+        lambda: parked_gauge_is(metrics_url, 1), 15, "surge_order_parked_sagas to count it"
+    )
     listed = sagas_cli(system, "list", "--state", "parked")
     assert order_id in listed
     assert "inventory.release" in listed
@@ -173,6 +164,11 @@ async def test_a_parked_saga_retried_after_the_cause_is_fixed_completes(stack: S
     await wait_for_saga(system, order_id, order_pb2.SAGA_STATE_COMPENSATED)
     assert await levels(system, sku) == (5, 0, 5)
     assert order_id not in sagas_cli(system, "list", "--state", "parked")
+    await wait_until(lambda: parked_gauge_is(metrics_url, 0), 15, "the parked gauge back to 0")
+
+
+async def parked_gauge_is(metrics_url: str, expected: float) -> bool:
+    return await sample(metrics_url, "surge_order_parked_sagas") == expected
 
 
 async def test_a_stuck_saga_is_force_compensated_by_an_admin_only(stack: Stack) -> None:

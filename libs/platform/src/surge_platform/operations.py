@@ -9,6 +9,7 @@ is still applied only once (the consumer's inbox).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -102,6 +103,22 @@ class DeadLetters:
         letter = await self.require(sequence)
         await self._js.delete_msg(self._topology.dlq_stream, sequence)
         return letter
+
+    async def depth(self, consumers: Iterable[str] = ()) -> dict[str, int]:
+        """Dead letters per durable of this service, counted by the server (no message read).
+
+        `consumers` are reported even at zero, so a gauge falls back to 0 after a purge.
+        """
+        info = await self._js.stream_info(
+            self._topology.dlq_stream, subjects_filter=self._topology.dlq_subject("*")
+        )
+        counts = dict.fromkeys(consumers, 0)
+        prefix = self._topology.dlq_subject("")
+        for subject, count in (info.state.subjects or {}).items():
+            durable = subject.removeprefix(prefix)
+            if durable.startswith(f"{self._service}-"):
+                counts[durable] = count
+        return counts
 
     async def require(self, sequence: int) -> DeadLetter:
         letter = await self.get(sequence)

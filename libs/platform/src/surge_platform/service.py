@@ -22,12 +22,15 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
+from surge.operations.v1 import operations_pb2_grpc
 
 from surge_platform.config import ServiceSettings
 from surge_platform.db import asyncpg_dsn, batch_transaction, create_engine
 from surge_platform.grpc import create_server, start_server
 from surge_platform.logging import configure_logging, get_logger
 from surge_platform.messaging import JetStreamConsumer, Route, Topology, connect
+from surge_platform.ops_service import SERVICE_NAME as OPERATIONS_SERVICE
+from surge_platform.ops_service import Collector, OperationsServicer, collect_periodically
 from surge_platform.outbox import OutboxRelay
 from surge_platform.runtime import Runtime, Task
 from surge_platform.telemetry import PlatformMetrics, init_tracing, serve_metrics
@@ -81,6 +84,9 @@ class Components:
     grpc_services: Sequence[GrpcService] = ()
     consumers: Sequence[ConsumerSpec] = ()
     timers: Sequence[tuple[str, Task]] = field(default_factory=list)
+    # Gauges refreshed by one periodic platform timer (cheap queries, never on scrape).
+    collectors: Sequence[Collector] = ()
+    collect_every: float = 2.0
 
 
 Build = Callable[[Infrastructure], Awaitable[Components]]
@@ -127,6 +133,12 @@ async def serve(settings: ServiceSettings, build: Build, role: Role = Role.ALL) 
     await topology.ensure_streams(js)
     infra = Infrastructure(settings, engine, nc, js, topology, registry, metrics)
     components = await build(infra)
+    # Every service answers the operator's dead-letter and backlog calls the same way.
+    operations = OperationsServicer(
+        engine, js, topology, name, [spec.durable for spec in components.consumers]
+    )
+    components.grpc_services = [*components.grpc_services, operations_service(operations)]
+    collectors = [operations.dead_letter_gauge(metrics), *components.collectors]
 
     runtime = Runtime(name, grace=settings.shutdown_grace_seconds)
     if role in (Role.ALL, Role.API):
@@ -153,6 +165,10 @@ async def serve(settings: ServiceSettings, build: Build, role: Role = Role.ALL) 
             runtime.add_task(f"consumer:{spec.durable}", consumer.run)
         for timer_name, timer in components.timers:
             runtime.add_task(f"timer:{timer_name}", timer)
+        runtime.add_task(
+            "timer:gauges",
+            functools.partial(collect_periodically, collectors, components.collect_every),
+        )
     if role in (Role.ALL, Role.RELAY):
         relay = OutboxRelay(engine, js, listen_dsn=asyncpg_dsn(database_url), metrics=metrics)
         runtime.add_task("outbox-relay", relay.run)
@@ -160,3 +176,10 @@ async def serve(settings: ServiceSettings, build: Build, role: Role = Role.ALL) 
     runtime.on_shutdown("database", engine.dispose)
     runtime.on_shutdown("nats", nc.drain)
     await runtime.run()
+
+
+def operations_service(servicer: OperationsServicer) -> GrpcService:
+    def register(server: grpc.aio.Server) -> None:
+        operations_pb2_grpc.add_OperationsServiceServicer_to_server(servicer, server)
+
+    return GrpcService(OPERATIONS_SERVICE, register)

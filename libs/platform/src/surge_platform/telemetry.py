@@ -108,3 +108,9 @@ class PlatformMetrics:
         self.outbox_oldest_age = Gauge(
             "surge_outbox_oldest_age_seconds", "Age of the oldest unpublished row", registry=r
         )
+        self.dead_letters = Gauge(
+            "surge_dead_letter_messages",
+            "Dead letters waiting for an operator, by durable consumer",
+            ["consumer"],
+            registry=r,
+        )

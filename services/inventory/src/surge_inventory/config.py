@@ -32,3 +32,17 @@ class InventorySettings(ServiceSettings):
     reserve_max_attempts: int = Field(
         default=3, ge=1, le=10, description="Allocation attempts when a concurrent order wins"
     )
+    watched_skus: list[str] = Field(
+        default_factory=list,
+        max_length=200,
+        description="SKUs whose available stock is exported as a gauge (JSON list)",
+    )
+    watched_lowest_skus: int = Field(
+        default=10,
+        ge=0,
+        le=50,
+        description="Also export the stock of this many active SKUs with the least available",
+    )
+    stock_gauge_interval_seconds: float = Field(
+        default=5.0, gt=0, le=300, description="How often the stock gauges are refreshed"
+    )

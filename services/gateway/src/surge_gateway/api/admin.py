@@ -1,34 +1,32 @@
 """`/v1/admin/...`: operator actions for the admin role, each written to the audit log.
 
-The same actions as `surge-order sagas list|retry|compensate`, through the same order rpcs.
-Every call (allowed or refused downstream) leaves one structured log line on the
-`surge.audit` logger: `{"event": "audit", "actor", "action", "target", "outcome", "at"}`.
+The same actions as `surge-order sagas list|retry|compensate`, through the same order rpcs;
+dead letters and backlogs are in `admin_ops.py`. Every call (allowed or refused downstream)
+leaves one `audit_log` row and one structured log line on the `surge.audit` logger:
+`{"event": "audit", "actor", "action", "target", "outcome", "at", "request_id"}`.
+`GET /v1/admin/audit` reads the rows back, newest first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Annotated, Literal, TypeVar
+from datetime import datetime
+from typing import Annotated, Literal
 
-import grpc
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Path, Query, Request
 from pydantic import BaseModel, Field
 from surge.order.v1 import order_pb2
-from surge_platform.logging import get_logger
 
 from surge_gateway import convert, schemas
 from surge_gateway.api.deps import Downstreams
-from surge_gateway.auth import Principal, Role, allow
+from surge_gateway.audit import Audited, AuditLog, decode_cursor, encode_cursor
+from surge_gateway.schemas import PRINTABLE
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["admin"])
 
-Admin = Annotated[Principal, Depends(allow(Role.ADMIN))]
 OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 SagaListState = Literal["parked", "stuck", "running"]
-T = TypeVar("T")
 MAX_AGE_SECONDS = 366 * 24 * 3600
 
 _FILTERS: dict[SagaListState | None, order_pb2.SagaFilter] = {
@@ -37,7 +35,6 @@ _FILTERS: dict[SagaListState | None, order_pb2.SagaFilter] = {
     "stuck": order_pb2.SAGA_FILTER_STUCK,
     "running": order_pb2.SAGA_FILTER_RUNNING,
 }
-_audit = get_logger("surge.audit")
 
 
 class SagaSummary(BaseModel):
@@ -64,29 +61,6 @@ class CompensateBody(BaseModel):
     reason: str = Field(default="", max_length=500, description='default "forced by operator"')
 
 
-async def _audited(
-    principal: Principal, action: str, target: str, call: Callable[[], Awaitable[T]]
-) -> T:
-    outcome = "ok"
-    try:
-        return await call()
-    except grpc.aio.AioRpcError as exc:
-        outcome = exc.code().name
-        raise
-    except Exception:
-        outcome = "error"
-        raise
-    finally:
-        _audit.info(
-            "audit",
-            actor=principal.rate_key,
-            action=action,
-            target=target,
-            outcome=outcome,
-            at=datetime.now(UTC).isoformat(),
-        )
-
-
 def _summary(s: order_pb2.SagaSummary) -> SagaSummary:
     return SagaSummary(
         order_id=s.order_id,
@@ -109,7 +83,7 @@ def _summary(s: order_pb2.SagaSummary) -> SagaSummary:
     summary="Parked, stuck or running sagas, oldest current step first (admin)",
 )
 async def list_sagas(
-    principal: Admin,
+    audit: Audited,
     down: Downstreams,
     state: Annotated[
         SagaListState | None, Query(description="default: parked and in flight")
@@ -128,7 +102,7 @@ async def list_sagas(
         )
         return SagaList(sagas=[_summary(s) for s in reply.sagas])
 
-    return await _audited(principal, "sagas.list", f"state={state or 'any'}", call)
+    return await audit("sagas.list", f"state={state or 'any'}", call)
 
 
 @router.post(
@@ -137,15 +111,15 @@ async def list_sagas(
     response_model=schemas.OrderPublic,
     summary="Resend the current step of a parked or stalled saga (admin)",
 )
-async def retry_saga(order_id: OrderId, principal: Admin, down: Downstreams) -> schemas.OrderPublic:
+async def retry_saga(order_id: OrderId, audit: Audited, down: Downstreams) -> schemas.OrderPublic:
     async def call() -> schemas.OrderPublic:
         reply = await down.orders.RetrySaga(
-            order_pb2.RetrySagaRequest(order_id=order_id, actor=principal.rate_key),
+            order_pb2.RetrySagaRequest(order_id=order_id, actor=audit.actor),
             timeout=down.timeout,
         )
         return convert.order_public(reply.order)
 
-    return await _audited(principal, "sagas.retry", order_id, call)
+    return await audit("sagas.retry", order_id, call)
 
 
 @router.post(
@@ -156,17 +130,54 @@ async def retry_saga(order_id: OrderId, principal: Admin, down: Downstreams) -> 
 )
 async def compensate_saga(
     order_id: OrderId,
-    principal: Admin,
+    audit: Audited,
     down: Downstreams,
     body: Annotated[CompensateBody | None, Body()] = None,
 ) -> schemas.OrderPublic:
     async def call() -> schemas.OrderPublic:
         reply = await down.orders.CompensateSaga(
             order_pb2.CompensateSagaRequest(
-                order_id=order_id, actor=principal.rate_key, reason=body.reason if body else ""
+                order_id=order_id, actor=audit.actor, reason=body.reason if body else ""
             ),
             timeout=down.timeout,
         )
         return convert.order_public(reply.order)
 
-    return await _audited(principal, "sagas.compensate", order_id, call)
+    return await audit("sagas.compensate", order_id, call)
+
+
+class AuditRecord(BaseModel):
+    """One audited admin action."""
+
+    id: int
+    actor: str = Field(description="kind:subject of the caller, e.g. user:ops-lead")
+    action: str = Field(description="e.g. sagas.retry, dead_letters.redrive")
+    target: str
+    outcome: str = Field(description='"ok", a gRPC status name or an HTTP status')
+    at: datetime
+    request_id: str
+
+
+class AuditList(BaseModel):
+    items: list[AuditRecord]
+    next_cursor: str | None = Field(description="pass as cursor for the next (older) page")
+
+
+@router.get(
+    "/v1/admin/audit",
+    response_model=AuditList,
+    summary="The admin audit trail, newest first (admin)",
+)
+async def list_audit(
+    audit: Audited,
+    request: Request,
+    cursor: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
+    action: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> AuditList:
+    log: AuditLog = request.app.state.audit_log
+    page = await log.page(decode_cursor(cursor) if cursor else None, limit, action)
+    return AuditList(
+        items=[AuditRecord(**vars(entry)) for entry in page.entries],
+        next_cursor=encode_cursor(page.next_before) if page.next_before is not None else None,
+    )

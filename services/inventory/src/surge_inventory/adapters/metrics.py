@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, ProcessCollector
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["InventoryMetrics"]
 
@@ -49,3 +53,40 @@ class InventoryMetrics:
             ["direction"],
             registry=registry,
         )
+        self.stock_available = Gauge(
+            "surge_inventory_stock_available_units",
+            "Units still reservable over all warehouses, for watched and lowest-stock SKUs",
+            ["sku"],
+            registry=registry,
+        )
+        self._stock_skus: set[str] = set()
+
+    async def collect_stock(self, engine: AsyncEngine, watched: Sequence[str], lowest: int) -> None:
+        """Set the stock gauge for the watched SKUs plus the `lowest` active SKUs with the least.
+
+        One grouped query every collector round; SKUs that left the set drop their series so
+        the label set stays bounded by len(watched) + lowest.
+        """
+        async with engine.connect() as conn:
+            rows = (await conn.execute(_STOCK, {"watched": list(watched), "lowest": lowest})).all()
+        levels = {row.sku: int(row.available) for row in rows}
+        for sku in self._stock_skus - levels.keys():
+            self.stock_available.remove(sku)
+        for sku, available in levels.items():
+            self.stock_available.labels(sku).set(available)
+        self._stock_skus = set(levels)
+
+
+_STOCK = text(
+    """
+    WITH totals AS (
+        SELECT s.sku, sum(s.available) AS available
+        FROM stock s JOIN skus k ON k.sku = s.sku
+        WHERE k.active
+        GROUP BY s.sku
+    )
+    SELECT sku, available FROM totals WHERE sku = ANY(:watched)
+    UNION
+    (SELECT sku, available FROM totals ORDER BY available, sku LIMIT :lowest)
+    """
+)

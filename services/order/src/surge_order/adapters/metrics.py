@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["OrderMetrics"]
 
@@ -58,7 +60,24 @@ class OrderMetrics:
             ["step"],
             registry=registry,
         )
+        self.sagas_in_flight = Gauge(
+            "surge_order_in_flight_sagas",
+            "Sagas running or compensating now",
+            registry=registry,
+        )
+        self.sagas_parked = Gauge(
+            "surge_order_parked_sagas",
+            "Sagas parked in compensation_failed now (each needs an operator)",
+            registry=registry,
+        )
         self._channels: set[str] = set()
+
+    async def collect_sagas(self, engine: AsyncEngine) -> None:
+        """Count live and parked sagas: one query on a partial index (0006_ops), per round."""
+        async with engine.connect() as conn:
+            row = (await conn.execute(_SAGAS)).one()
+        self.sagas_in_flight.set(row.in_flight)
+        self.sagas_parked.set(row.parked)
 
     def channel(self, channel: str) -> str:
         """`channel` as a label, or "other" once MAX_CHANNELS distinct channels were seen."""
@@ -68,3 +87,12 @@ class OrderMetrics:
             self._channels.add(channel)
             return channel
         return "other"
+
+
+_SAGAS = text(
+    """
+    SELECT count(*) FILTER (WHERE state IN ('running', 'compensating')) AS in_flight,
+           count(*) FILTER (WHERE state = 'compensation_failed') AS parked
+    FROM sagas WHERE state IN ('running', 'compensating', 'compensation_failed')
+    """
+)
