@@ -93,7 +93,7 @@ async def test_new_orders_are_shed_when_too_many_are_in_flight(
         assert "surge_gateway_admission_max_in_flight 1.0" in metrics
 
 
-def _controller(**overrides: float) -> AdmissionController:
+def _controller(chance: float = 0.99, **overrides: float) -> AdmissionController:
     from prometheus_client import CollectorRegistry
 
     values = {"max_in_flight": 100, "max_latency": 0.2, "window": 2.0, "retry_after": 3}
@@ -104,6 +104,7 @@ def _controller(**overrides: float) -> AdmissionController:
         window=values["window"],
         retry_after=int(values["retry_after"]),
         metrics=GatewayMetrics(CollectorRegistry()),
+        chance=lambda: chance,
     )
 
 
@@ -121,6 +122,21 @@ def test_slow_recent_place_orders_shed_new_ones_until_the_window_passes() -> Non
     # Once the slow samples age out of the window, new orders are admitted again.
     assert controller.recent_latency(now=now + 2.5) == 0.0
     controller.precheck()
+
+
+def test_latency_over_the_bound_sheds_in_proportion_not_everything() -> None:
+    # Mean latency 0.8 s against a 0.2 s bound: a quarter of new orders still get in.
+    admitted = []
+    for draw in (0.1, 0.2, 0.3, 0.6, 0.9):
+        controller = _controller(chance=draw)
+        for _ in range(5):
+            controller.record(0.8)
+        try:
+            controller.precheck()
+            admitted.append(draw)
+        except ProblemError:
+            pass
+    assert admitted == [0.1, 0.2]
 
 
 def test_fast_place_orders_are_admitted() -> None:

@@ -20,23 +20,32 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import Self
+from typing import Any, Protocol, Self, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from surge_platform.inbox import Inbox
 from surge_platform.logging import get_logger
 from surge_platform.outbox import Outbox
+from surge_platform.raw import RawRow, raw_execute, raw_execute_many, raw_fetch, raw_fetchrow
 
 __all__ = [
     "BatchTransaction",
+    "Deferred",
+    "RawRow",
     "SqlUnitOfWork",
     "UncommittedInBatchError",
     "asyncpg_dsn",
     "batch_transaction",
     "create_engine",
+    "current_batch",
+    "on_chunk",
+    "raw_execute",
+    "raw_execute_many",
+    "raw_fetch",
+    "raw_fetchrow",
 ]
 
 _log = get_logger("surge.db")
@@ -65,6 +74,16 @@ def asyncpg_dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
+class Deferred(Protocol):
+    """Writes a unit of work collects and sends with one statement when it commits; in a group
+    commit, one per batch for all its units of work (see `SqlUnitOfWork.deferred`)."""
+
+    async def flush(self) -> None: ...
+
+
+DeferredT = TypeVar("DeferredT", bound=Deferred)
+
+
 class UncommittedInBatchError(Exception):
     """A unit of work inside a batch ended without commit(); the batch must be replayed
     message by message, because its effects cannot be undone alone."""
@@ -79,10 +98,26 @@ class BatchTransaction:
     exactly what per-message transactions would have produced, with fewer round trips.
     """
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, chunk_hooks: Sequence[ChunkHook] = ()) -> None:
         self.connection = connection
+        self.chunk_hooks = chunk_hooks
+        # What the chunk hooks read ahead for the batch's handlers (e.g. rows locked at once).
+        self.prefetched: dict[str, Any] = {}
         self.outbox = Outbox(connection)
+        self.inbox = Inbox(connection)
         self.after_commit: list[Callable[[], None]] = []
+        self.deferred: dict[object, Deferred] = {}
+
+    async def before_handlers(self, messages: Sequence[Any]) -> None:
+        """Run the chunk hooks on the decoded messages, before any handler runs."""
+        for hook in self.chunk_hooks:
+            await hook(self, messages)
+
+    async def flush(self) -> None:
+        """Send the batch's deferred writes, then its outbox rows (still in its transaction)."""
+        for writes in self.deferred.values():
+            await writes.flush()
+        await self.outbox.flush()
 
     def run_after_commit(self) -> None:
         callbacks, self.after_commit = self.after_commit, []
@@ -97,19 +132,34 @@ _current_batch: contextvars.ContextVar[BatchTransaction | None] = contextvars.Co
     "surge_batch_transaction", default=None
 )
 
+ChunkHook = Callable[[BatchTransaction, Sequence[Any]], Awaitable[None]]
+_chunk_hooks: dict[AsyncEngine, list[ChunkHook]] = {}
+
+
+def on_chunk(engine: AsyncEngine, hook: ChunkHook) -> None:
+    """Run `hook(batch, messages)` at the start of every group commit on `engine`, before its
+    handlers: a service reads ahead what they will need with one statement per chunk (the
+    order service locks the chunk's orders). Results go in `batch.prefetched`."""
+    _chunk_hooks.setdefault(engine, []).append(hook)
+
+
+def current_batch() -> BatchTransaction | None:
+    """The group commit this task runs in, if any."""
+    return _current_batch.get()
+
 
 @contextlib.asynccontextmanager
 async def batch_transaction(engine: AsyncEngine) -> AsyncIterator[BatchTransaction]:
     """Units of work opened inside this block share one transaction, committed at its end."""
     async with engine.connect() as connection:
         await connection.begin()
-        batch = BatchTransaction(connection)
+        batch = BatchTransaction(connection, _chunk_hooks.get(engine, ()))
         token = _current_batch.set(batch)
         try:
             yield batch
         finally:
             _current_batch.reset(token)
-        await batch.outbox.flush()
+        await batch.flush()
         await connection.commit()
     batch.run_after_commit()
 
@@ -130,19 +180,22 @@ class SqlUnitOfWork:
         self._committed = False
         self._batch: BatchTransaction | None = None
         self._after_commit: list[Callable[[], None]] = []
+        self._deferred: dict[object, Deferred] = {}
 
     async def __aenter__(self) -> Self:
         self._batch = _current_batch.get()
         if self._batch is not None:
             self.connection = self._batch.connection
             self.outbox = self._batch.outbox
+            self.inbox = self._batch.inbox
         else:
             self.connection = await self._engine.connect()
             await self.connection.begin()
             self.outbox = Outbox(self.connection)
-        self.inbox = Inbox(self.connection)
+            self.inbox = Inbox(self.connection)
         self._committed = False
         self._after_commit = []
+        self._deferred = self._batch.deferred if self._batch is not None else {}
         await self._open()
         return self
 
@@ -170,11 +223,23 @@ class SqlUnitOfWork:
         rolls back, so metrics count only what really happened."""
         self._after_commit.append(callback)
 
+    def deferred(self, factory: Callable[[AsyncConnection], DeferredT]) -> DeferredT:
+        """The collector of deferred writes made by `factory` (one per factory), flushed in this
+        transaction before it commits. Inside a group commit it is the batch's, shared by every
+        unit of work of the batch: a projection written per message then costs one statement
+        per batch. A unit of work that does not commit fails the batch (and so its writes)."""
+        found = self._deferred.get(factory)
+        if found is None:
+            found = self._deferred[factory] = factory(self.connection)
+        return cast(DeferredT, found)
+
     async def commit(self) -> None:
         if self._batch is not None:
             self._committed = True
             self._batch.after_commit.extend(self._after_commit)
             return
+        for writes in self._deferred.values():
+            await writes.flush()
         await self.outbox.flush()
         await self.connection.commit()
         self._committed = True

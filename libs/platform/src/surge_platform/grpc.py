@@ -39,6 +39,7 @@ __all__ = [
     "create_server",
     "field_violations",
     "start_server",
+    "trace_context_interceptors",
 ]
 
 STATUS_BY_ERROR: tuple[tuple[type[errors.DomainError], grpc.StatusCode], ...] = (
@@ -164,6 +165,10 @@ def create_server(
             ("grpc.so_reuseport", 0),
             ("grpc.max_concurrent_streams", 1000),
             ("grpc.keepalive_permit_without_calls", 1),
+            # Clients ping every 30 s even when idle (`channel()`, the gateway); the default
+            # minimum of 5 min made the server answer GOAWAY "too_many_pings", and every client
+            # call in flight at that moment failed with UNAVAILABLE.
+            ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
         ],
     )
     health = health_aio.HealthServicer()
@@ -186,20 +191,37 @@ class _PropagateTraceContext(grpc.aio.UnaryUnaryClientInterceptor):
         client_call_details: grpc.aio.ClientCallDetails,
         request: Any,
     ) -> Any:
-        carrier: dict[str, str] = {}
-        propagate.inject(carrier)
-        if carrier:
-            metadata = grpc.aio.Metadata(*(client_call_details.metadata or ()))
-            for key, value in carrier.items():
-                metadata.add(key, value)
-            client_call_details = grpc.aio.ClientCallDetails(
-                client_call_details.method,
-                client_call_details.timeout,
-                metadata,
-                client_call_details.credentials,
-                client_call_details.wait_for_ready,
-            )
-        return await continuation(client_call_details, request)
+        return await continuation(_with_trace_context(client_call_details), request)
+
+
+def _with_trace_context(details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    if not carrier:
+        return details
+    metadata = grpc.aio.Metadata(*(details.metadata or ()))
+    for key, value in carrier.items():
+        metadata.add(key, value)
+    return grpc.aio.ClientCallDetails(
+        details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
+    )
+
+
+class _PropagateTraceContextStream(grpc.aio.UnaryStreamClientInterceptor):
+    """The same for server-streaming calls (e.g. exports)."""
+
+    async def intercept_unary_stream(
+        self,
+        continuation: Callable[[grpc.aio.ClientCallDetails, Any], Any],
+        client_call_details: grpc.aio.ClientCallDetails,
+        request: Any,
+    ) -> Any:
+        return await continuation(_with_trace_context(client_call_details), request)
+
+
+def trace_context_interceptors() -> list[grpc.aio.ClientInterceptor]:
+    """Trace propagation for every unary and server-streaming call of a client channel."""
+    return [_PropagateTraceContext(), _PropagateTraceContextStream()]
 
 
 def channel(target: str) -> grpc.aio.Channel:
@@ -210,7 +232,7 @@ def channel(target: str) -> grpc.aio.Channel:
     """
     return grpc.aio.insecure_channel(
         target,
-        interceptors=[_PropagateTraceContext()],
+        interceptors=trace_context_interceptors(),
         options=[
             ("grpc.lb_policy_name", "round_robin"),
             ("grpc.keepalive_time_ms", 30_000),

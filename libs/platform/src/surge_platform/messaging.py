@@ -268,9 +268,13 @@ class JetStreamConsumer:
         started = time.perf_counter()
         assert self.group_commit is not None
         try:
-            async with self.group_commit():
-                for msg in messages:
-                    route, payload, envelope = self._decode(msg)
+            async with self.group_commit() as batch:
+                decoded = [self._decode(msg) for msg in messages]
+                await _claim_chunk(batch, decoded)
+                before_handlers = getattr(batch, "before_handlers", None)
+                if before_handlers is not None:
+                    await before_handlers([payload for _, payload, _ in decoded])
+                for msg, (route, payload, envelope) in zip(messages, decoded, strict=True):
                     with self._span(msg, envelope):
                         await route.handler(payload, envelope)
         except Exception as exc:
@@ -384,6 +388,22 @@ class JetStreamConsumer:
         self._log.error(
             "message dead-lettered", subject=msg.subject, reason=reason, deliveries=deliveries
         )
+
+
+async def _claim_chunk(batch: Any, decoded: list[tuple[Route[Any], Message, Envelope]]) -> None:
+    """Claim the chunk's message ids in the inbox with one statement per inbox consumer, when
+    the group commit offers an inbox and the handlers are `idempotent()` ones."""
+    inbox = getattr(batch, "inbox", None)
+    if inbox is None:
+        return
+    by_consumer: dict[str, list[str]] = {}
+    for route, _, envelope in decoded:
+        consumer = getattr(route.handler, "inbox_consumer", None)
+        if consumer is not None:
+            by_consumer.setdefault(consumer, []).append(envelope.message_id)
+    for consumer, message_ids in by_consumer.items():
+        if len(message_ids) > 1:
+            await inbox.claim_many(consumer, message_ids)
 
 
 class _Poison(Exception):

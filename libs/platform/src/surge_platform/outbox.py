@@ -25,6 +25,7 @@ from opentelemetry import propagate
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from surge_platform import raw as _raw
 from surge_platform.ids import new_id
 from surge_platform.logging import get_logger
 from surge_platform.messaging import HEADER_MESSAGE_ID, HEADER_TYPE
@@ -38,11 +39,13 @@ _INSERT = text(
     "INSERT INTO outbox (id, subject, msg_type, payload, headers) "
     "VALUES (:id, :subject, :msg_type, :payload, CAST(:headers AS jsonb))"
 )
-_CLAIM = text(
-    "SELECT id, subject, msg_type, payload, headers FROM outbox "
-    "ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"
+# Claim and delete in one statement: the rows stay locked (and come back on rollback) until
+# the relay commits after publishing, so a failed publish loses nothing.
+_TAKE = text(
+    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox "
+    "ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED) "
+    "RETURNING id, subject, msg_type, payload, headers"
 )
-_DELETE = text("DELETE FROM outbox WHERE id = ANY(:ids)")
 _BACKLOG = text("SELECT count(*), min(created_at) FROM outbox")
 
 
@@ -86,7 +89,9 @@ class Outbox:
     async def flush(self) -> None:
         if not self._pending:
             return
-        await self._connection.execute(
+        # Raw asyncpg executemany: one pipelined round trip, without SQLAlchemy's per-row cost.
+        await _raw.raw_execute_many(
+            self._connection,
             _INSERT,
             [
                 {
@@ -133,11 +138,12 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         """Claim, publish and delete one batch; returns how many rows were published."""
         async with self._engine.connect() as conn, conn.begin():
-            rows = (await conn.execute(_CLAIM, {"limit": self._batch_size})).all()
-            if not rows:
+            taken = await _raw.raw_fetch(conn, _TAKE, {"limit": self._batch_size})
+            if not taken:
                 return 0
+            # RETURNING has no order: publish in id (UUIDv7, i.e. creation) order.
+            rows = sorted(taken, key=lambda row: row.id)
             await asyncio.gather(*(self._publish(row) for row in rows))
-            await conn.execute(_DELETE, {"ids": [row.id for row in rows]})
         self._metrics.outbox_published.inc(len(rows))
         return len(rows)
 

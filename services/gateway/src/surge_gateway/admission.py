@@ -1,15 +1,20 @@
 """Admission control for new orders: shed early with 503 + Retry-After, never time out.
 
-New orders are refused when PlaceOrder calls in flight or the mean PlaceOrder latency over the
-last `window` seconds pass their bounds. Reads and payments do not go through this gate. Once
-shedding stops the latency samples age out of the window, so traffic resumes by itself.
+New orders are refused when PlaceOrder calls in flight pass their bound, and, in proportion,
+when the mean PlaceOrder latency over the last `window` seconds passes its bound: at twice the
+bound half of new orders are shed, at four times three quarters. Shedding everything at the
+bound instead (the first version) made the gateway flap between 0 % and 100 % shed under a
+spike: the window emptied, every waiting client came back at once, latency jumped again. The
+orders still admitted keep the latency samples fresh, so the shed share follows the load down.
+Reads and payments do not go through this gate.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from surge_gateway.metrics import GatewayMetrics
@@ -27,6 +32,7 @@ class AdmissionController:
         window: float,
         retry_after: int,
         metrics: GatewayMetrics,
+        chance: Callable[[], float] = random.random,
     ) -> None:
         self.max_in_flight = max_in_flight
         self.max_latency = max_latency
@@ -36,6 +42,7 @@ class AdmissionController:
         self._samples: deque[tuple[float, float]] = deque(maxlen=4096)
         self._sum = 0.0
         self._metrics = metrics
+        self._chance = chance
         metrics.admission_max_in_flight.set(max_in_flight)
         metrics.admission_max_latency.set(max_latency)
 
@@ -69,7 +76,8 @@ class AdmissionController:
         """Raise 503 if a bound is passed (cheap; call before doing any work for a new order)."""
         if self.in_flight >= self.max_in_flight:
             raise self._shed("in_flight")
-        if self.recent_latency() > self.max_latency:
+        latency = self.recent_latency()
+        if latency > self.max_latency and self._chance() >= self.max_latency / latency:
             raise self._shed("latency")
 
     @asynccontextmanager

@@ -13,11 +13,18 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from opentelemetry.instrumentation.grpc import aio_client_interceptors
-from surge.billing.v1 import billing_pb2_grpc
+from surge.billing.v1 import billing_pb2_grpc, credit_notes_pb2_grpc, finance_pb2_grpc
 from surge.fulfillment.v1 import fulfillment_pb2_grpc
 from surge.inventory.v1 import inventory_pb2_grpc
-from surge.order.v1 import order_pb2_grpc
+from surge.operations.v1 import operations_pb2_grpc
+from surge.order.v1 import (
+    order_pb2_grpc,
+    promotions_pb2_grpc,
+    reports_pb2_grpc,
+    returns_pb2_grpc,
+    rules_pb2_grpc,
+)
+from surge_platform.grpc import trace_context_interceptors
 
 from surge_gateway.config import GatewaySettings
 
@@ -35,6 +42,15 @@ _READS = {
     ],
     "surge.fulfillment.v1.FulfillmentService": ["GetShipment", "ListShipments"],
     "surge.billing.v1.BillingService": ["GetInvoice", "ListInvoices", "GetCredit"],
+    "surge.billing.v1.FinanceService": ["GetReconciliation", "GetReceivablesAging"],
+    "surge.order.v1.ReportService": ["GetSalesReport"],
+    "surge.order.v1.ReturnService": ["GetReturn", "ListReturns"],
+    "surge.billing.v1.RefundService": [
+        "GetCreditNote",
+        "ListCreditNotes",
+        "ListRefunds",
+        "GetOrderBalance",
+    ],
 }
 
 
@@ -73,6 +89,19 @@ class Downstream:
     timeout: float = 2.0
     place_timeout: float = 3.0
     channels: list[grpc.aio.Channel] = field(default_factory=list)
+    # Service name -> surge.operations.v1.OperationsService stub (dead letters, backlog).
+    operations: dict[str, Any] = field(default_factory=dict)
+    # surge.order.v1.RuleService and ReviewService stubs (order rules, review queue).
+    rules: Any = None
+    reviews: Any = None
+    # surge.order.v1.PromotionService stub (promotions, tiers, member prices, purchase limits).
+    promotions: Any = None
+    # surge.billing.v1.FinanceService and surge.order.v1.ReportService stubs (finance reports).
+    finance: Any = None
+    reports: Any = None
+    # surge.order.v1.ReturnService and surge.billing.v1.RefundService stubs (returns, refunds).
+    returns: Any = None
+    refunds: Any = None
 
     async def all_serving(self, timeout: float = 1.0) -> dict[str, bool]:
         async def serving(stub: Any) -> bool:
@@ -99,8 +128,10 @@ def connect(settings: GatewaySettings) -> Downstream:
         ("grpc.keepalive_time_ms", 30_000),
         ("grpc.keepalive_permit_without_calls", 1),
     ]
-    # Traced like every Surge client channel, so one trace runs HTTP -> gRPC -> NATS.
-    interceptors = aio_client_interceptors()  # type: ignore[no-untyped-call]
+    # Traced like every Surge client channel, so one trace runs HTTP -> gRPC -> NATS: the
+    # minimal propagator, not the official aio client interceptor, whose client span per call
+    # cost CPU and deadline misses under bursts (BENCHMARKS.md).
+    interceptors = trace_context_interceptors()
     addresses = {
         "order": settings.order_addr,
         "inventory": settings.inventory_addr,
@@ -120,4 +151,14 @@ def connect(settings: GatewaySettings) -> Downstream:
         timeout=settings.grpc_timeout_seconds,
         place_timeout=settings.place_order_timeout_seconds,
         channels=list(channels.values()),
+        operations={
+            name: operations_pb2_grpc.OperationsServiceStub(ch) for name, ch in channels.items()
+        },
+        rules=rules_pb2_grpc.RuleServiceStub(channels["order"]),
+        reviews=rules_pb2_grpc.ReviewServiceStub(channels["order"]),
+        promotions=promotions_pb2_grpc.PromotionServiceStub(channels["order"]),
+        finance=finance_pb2_grpc.FinanceServiceStub(channels["billing"]),
+        reports=reports_pb2_grpc.ReportServiceStub(channels["order"]),
+        returns=returns_pb2_grpc.ReturnServiceStub(channels["order"]),
+        refunds=credit_notes_pb2_grpc.RefundServiceStub(channels["billing"]),
     )

@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from surge_platform.grpc import field_violations
 from surge_platform.logging import get_logger
@@ -232,6 +233,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(DBAPIError, on_database)
     app.add_exception_handler(ConnectionError, on_database)
+    app.add_exception_handler(PoolTimeoutError, on_database)  # every pooled connection busy
     app.add_exception_handler(Exception, on_unexpected)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
+from surge_platform.db import raw_fetchrow
 
 from surge_billing.domain.credit import Credit
 from surge_billing.domain.invoices import Payment
@@ -109,7 +110,8 @@ class CreditRepository:
             "default_limit": default_limit_minor,
             "default_currency": currency,
         }
-        row = (await self._connection.execute(_CREDIT, params)).one()
+        row = await raw_fetchrow(self._connection, _CREDIT, params)
+        assert row is not None  # the statement always returns one row
         return Credit(customer_id, int(row.limit_minor), int(row.used_minor), str(row.currency))
 
     async def set_limit(

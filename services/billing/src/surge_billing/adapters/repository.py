@@ -10,6 +10,10 @@ Concurrency rules live here, next to the SQL that relies on them:
   order's invoice or payments, so a payment and an issue cannot miss each other;
 - `lock_customer` (single-key advisory lock on hashtext(customer_id)) serialises credit checks,
   so two invoices cannot both squeeze under one limit. Lock order: order, then customer.
+- In a group commit, `lock_chunk` takes every such lock the chunk's commands need up front, in
+  that order and sorted. Handlers then re-take locks they already hold (advisory locks stack).
+  Otherwise two chunks deadlock: A holds customer c1 and the counter row and wants c2, which B
+  holds while it waits for the counter row.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
+from surge_platform.db import BatchTransaction, raw_execute, raw_fetchrow
 
+from surge_billing.adapters.paging import newest_first
 from surge_billing.domain.invoices import (
     Invoice,
     InvoiceStatus,
@@ -31,7 +37,7 @@ from surge_billing.domain.invoices import (
     PricedLine,
 )
 
-__all__ = ["InvoiceRepository", "IssueContext", "is_uuid"]
+__all__ = ["InvoiceRepository", "IssueContext", "is_uuid", "lock_chunk"]
 
 _ORDER_LOCK_NAMESPACE = 1
 
@@ -43,6 +49,32 @@ _INVOICE_COLUMNS = (
 
 _LOCK_ORDER = text(f"SELECT pg_advisory_xact_lock({_ORDER_LOCK_NAMESPACE}, hashtext(:order_id))")
 _LOCK_CUSTOMER = text("SELECT pg_advisory_xact_lock(hashtext(:customer_id))")
+# The same locks for many keys, taken in key order (the subquery fixes the order of the calls).
+_LOCK_ORDERS = text(
+    f"SELECT count(pg_advisory_xact_lock({_ORDER_LOCK_NAMESPACE}, hashtext(k))) "
+    "FROM (SELECT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS sorted"
+)
+_LOCK_CUSTOMERS = text(
+    "SELECT count(pg_advisory_xact_lock(hashtext(k))) "
+    "FROM (SELECT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS sorted"
+)
+_BILLING_COMMANDS = "surge.billing.v1."
+
+
+async def lock_chunk(batch: BatchTransaction, messages: Sequence[Any]) -> None:
+    """Group-commit hook (`surge_platform.db.on_chunk`): take the chunk's order locks, then its
+    customer locks, each set sorted, before any handler runs (see the module docstring)."""
+    commands = [m for m in messages if m.DESCRIPTOR.full_name.startswith(_BILLING_COMMANDS)]
+    if len(commands) < 2:
+        return
+    orders = sorted({m.order_id for m in commands if getattr(m, "order_id", "")})
+    customers = sorted({m.customer_id for m in commands if getattr(m, "customer_id", "")})
+    if orders:
+        await raw_execute(batch.connection, _LOCK_ORDERS, {"keys": orders})
+    if customers:
+        await raw_execute(batch.connection, _LOCK_CUSTOMERS, {"keys": customers})
+
+
 # Take the year's next number and insert the invoice in one statement, so the counter row (whose
 # lock serialises every issue of the year until commit) is held for as few round trips as
 # possible. The upsert creates the year's row on first use; a rollback gives the number back.
@@ -120,11 +152,11 @@ class InvoiceRepository:
 
     async def lock_order(self, order_id: str) -> None:
         """Serialise issue, void and payments of one order until the transaction ends."""
-        await self._connection.execute(_LOCK_ORDER, {"order_id": order_id})
+        await raw_execute(self._connection, _LOCK_ORDER, {"order_id": order_id})
 
     async def lock_customer(self, customer_id: str) -> None:
         """Serialise credit checks of one customer until the transaction ends."""
-        await self._connection.execute(_LOCK_CUSTOMER, {"customer_id": customer_id})
+        await raw_execute(self._connection, _LOCK_CUSTOMER, {"customer_id": customer_id})
 
     async def add_numbered(self, invoice: Invoice, *, year: int) -> tuple[int, str]:
         """Insert `invoice` under the year's next number; returns (sequence, number).
@@ -133,31 +165,31 @@ class InvoiceRepository:
         Call this last in the transaction (then only the outbox and COMMIT follow), because
         the counter row stays locked until commit and every issue of the year waits for it.
         """
-        row = (
-            await self._connection.execute(
-                _INSERT_NUMBERED,
-                {
-                    "id": invoice.id,
-                    "saga_id": invoice.saga_id,
-                    "order_id": invoice.order_id,
-                    "customer_id": invoice.customer_id,
-                    "status": invoice.status.value,
-                    "payment_terms": invoice.payment_terms.value,
-                    "currency": invoice.currency,
-                    "lines": json.dumps([_line_json(line) for line in invoice.lines]),
-                    "subtotal_minor": invoice.subtotal_minor,
-                    "tax_minor": invoice.tax_minor,
-                    "discount_minor": invoice.discount_minor,
-                    "total_minor": invoice.total_minor,
-                    "issued_at": invoice.issued_at,
-                    "due_at": invoice.due_at,
-                    "paid_at": invoice.paid_at,
-                    "voided_at": invoice.voided_at,
-                    "void_reason": invoice.void_reason,
-                    "year": year,
-                },
-            )
-        ).one()
+        row = await raw_fetchrow(
+            self._connection,
+            _INSERT_NUMBERED,
+            {
+                "id": invoice.id,
+                "saga_id": invoice.saga_id,
+                "order_id": invoice.order_id,
+                "customer_id": invoice.customer_id,
+                "status": invoice.status.value,
+                "payment_terms": invoice.payment_terms.value,
+                "currency": invoice.currency,
+                "lines": json.dumps([_line_json(line) for line in invoice.lines]),
+                "subtotal_minor": invoice.subtotal_minor,
+                "tax_minor": invoice.tax_minor,
+                "discount_minor": invoice.discount_minor,
+                "total_minor": invoice.total_minor,
+                "issued_at": invoice.issued_at,
+                "due_at": invoice.due_at,
+                "paid_at": invoice.paid_at,
+                "voided_at": invoice.voided_at,
+                "void_reason": invoice.void_reason,
+                "year": year,
+            },
+        )
+        assert row is not None  # INSERT … RETURNING of one row
         return int(row.seq), str(row.number)
 
     async def get(self, invoice_id: str) -> Invoice | None:
@@ -179,7 +211,8 @@ class InvoiceRepository:
     async def issue_context(self, order_id: str, saga_id: str, currency: str) -> IssueContext:
         """What issuing needs to know about the order, in one round trip (see IssueContext)."""
         params = {"order_id": order_id, "saga_id": saga_id, "currency": currency}
-        row = (await self._connection.execute(_ISSUE_CONTEXT, params)).one()
+        row = await raw_fetchrow(self._connection, _ISSUE_CONTEXT, params)
+        assert row is not None  # the statement always returns one row
         return IssueContext(
             existing=_invoice(row) if row.id is not None else None,
             cancelled=bool(row.cancelled),
@@ -216,23 +249,16 @@ class InvoiceRepository:
         limit: int,
     ) -> list[Invoice]:
         """Newest first (ids are UUIDv7, so id order is issue order); `before_id` pages on."""
-        where: list[str] = []
-        params: dict[str, Any] = {"limit": limit}
-        if order_id:
-            where.append("order_id = :order_id")
-            params["order_id"] = order_id
-        if customer_id:
-            where.append("customer_id = :customer_id")
-            params["customer_id"] = customer_id
-        if status is not None:
-            where.append("status = :status")
-            params["status"] = status.value
-        if before_id is not None:
-            where.append("id < CAST(:before_id AS uuid)")
-            params["before_id"] = before_id
-        clause = f"WHERE {' AND '.join(where)} " if where else ""
-        query = text(
-            f"SELECT {_INVOICE_COLUMNS} FROM invoices {clause}ORDER BY id DESC LIMIT :limit"
+        query, params = newest_first(
+            _INVOICE_COLUMNS,
+            "invoices",
+            {
+                "order_id": order_id,
+                "customer_id": customer_id,
+                "status": status.value if status is not None else None,
+            },
+            before_id=before_id,
+            limit=limit,
         )
         rows = (await self._connection.execute(query, params)).all()
         return [_invoice(row) for row in rows]

@@ -14,6 +14,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from surge_platform.db import raw_execute_many, raw_fetchrow
 from surge_platform.errors import AlreadyExists
 
 from surge_fulfillment.domain.carriers import CarrierRule
@@ -94,7 +95,7 @@ class ShipmentRepository:
     async def add(self, shipments: Sequence[Shipment]) -> None:
         if not shipments:
             return
-        await self._connection.execute(_INSERT_SHIPMENT, [_row(s) for s in shipments])
+        await raw_execute_many(self._connection, _INSERT_SHIPMENT, [_row(s) for s in shipments])
         await self._record_changes(shipments)
 
     async def save(self, shipment: Shipment) -> None:
@@ -146,7 +147,8 @@ class ShipmentRepository:
         ]
 
     async def next_tracking_number(self, carrier: str) -> str:
-        number = (await self._connection.execute(_NEXT_TRACKING, {"code": carrier})).scalar()
+        row = await raw_fetchrow(self._connection, _NEXT_TRACKING, {"code": carrier})
+        number = row[0] if row is not None else None
         if number is None:
             raise LookupError(f"carrier {carrier!r} is not in the carriers table")
         return str(number)
@@ -165,7 +167,7 @@ class ShipmentRepository:
             for c in s.changes
         ]
         if rows:
-            await self._connection.execute(_INSERT_CHANGE, rows)
+            await raw_execute_many(self._connection, _INSERT_CHANGE, rows)
         for s in shipments:
             s.changes.clear()
 
@@ -205,11 +207,12 @@ class OrderRepository:
 
     async def claim(self, order_id: str, saga_id: str, status: str, reason: str = "") -> bool:
         """Record the order's outcome; False if it already had one (this is a repeat)."""
-        result = await self._connection.execute(
+        row = await raw_fetchrow(
+            self._connection,
             _CLAIM_ORDER,
             {"order_id": order_id, "saga_id": saga_id, "status": status, "reason": reason},
         )
-        return result.first() is not None
+        return row is not None
 
     async def get(self, order_id: str) -> OrderRecord | None:
         row = (await self._connection.execute(_GET_ORDER, {"order_id": order_id})).first()

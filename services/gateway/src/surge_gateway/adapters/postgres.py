@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from surge_platform.db import raw_execute, raw_fetchrow
 
 from surge_gateway.auth import ApiKey
 from surge_gateway.idempotency import Claim, ClaimState, StoredResponse
@@ -29,9 +30,17 @@ _CLAIM = text(
     RETURNING true
     """
 )
-_LOOKUP = text(
-    "SELECT fingerprint, status, headers, body FROM idempotency_keys "
-    "WHERE scope = :scope AND key = :key"
+# The claim and, when the key exists, what it holds, in one round trip. The outer SELECT reads
+# the statement's snapshot: it sees an existing key but not the row this INSERT wrote (then
+# `claimed` says so), and a key inserted concurrently after the snapshot reads as absent,
+# which the caller treats as in flight and retries.
+_CLAIM_OR_LOOKUP = text(
+    f"""
+    WITH claimed AS ({_CLAIM.text.strip()})
+    SELECT (SELECT true FROM claimed) AS claimed, k.fingerprint, k.status, k.headers, k.body
+    FROM (SELECT 1) AS one
+    LEFT JOIN idempotency_keys k ON k.scope = :scope AND k.key = :key
+    """
 )
 _COMPLETE = text(
     "UPDATE idempotency_keys SET status = :status, headers = CAST(:headers AS jsonb), body = :body "
@@ -56,11 +65,13 @@ class PgIdempotencyStore:
             "ttl": ttl,
             "lease": lease,
         }
-        async with self._engine.begin() as conn:
-            if (await conn.execute(_CLAIM, params)).scalar() is not None:
-                return Claim(ClaimState.NEW)
-            row = (await conn.execute(_LOOKUP, params)).one_or_none()
-        if row is None:  # deleted (released) between the two statements: the caller retries
+        # One statement in autocommit on raw asyncpg: no BEGIN/COMMIT round trips and no
+        # SQLAlchemy overhead on the accept path of every order.
+        async with self._engine.connect() as conn:
+            row = await raw_fetchrow(conn, _CLAIM_OR_LOOKUP, params)
+        if row is not None and row.claimed:
+            return Claim(ClaimState.NEW)
+        if row is None or row.fingerprint is None:  # released meanwhile: the caller retries
             return Claim(ClaimState.IN_FLIGHT)
         if row.fingerprint != fingerprint:
             return Claim(ClaimState.MISMATCH)
@@ -71,8 +82,9 @@ class PgIdempotencyStore:
         )
 
     async def complete(self, scope: str, key: str, response: StoredResponse) -> None:
-        async with self._engine.begin() as conn:
-            await conn.execute(
+        async with self._engine.connect() as conn:  # one statement: autocommit
+            await raw_execute(
+                conn,
                 _COMPLETE,
                 {
                     "scope": scope,
@@ -84,8 +96,8 @@ class PgIdempotencyStore:
             )
 
     async def release(self, scope: str, key: str) -> None:
-        async with self._engine.begin() as conn:
-            await conn.execute(_RELEASE, {"scope": scope, "key": key})
+        async with self._engine.connect() as conn:  # one statement: autocommit
+            await raw_execute(conn, _RELEASE, {"scope": scope, "key": key})
 
     async def purge_expired(self) -> int:
         async with self._engine.begin() as conn:
@@ -137,6 +149,12 @@ _RECORD_INSERT = text(
     "INSERT INTO intake_log (channel, identity, phone_hash, skus) "
     "VALUES (:channel, :identity, :phone, :skus) ON CONFLICT (channel, identity) DO NOTHING"
 )
+# Match and insert in one round trip (after the lock, in its own statement so its snapshot
+# sees every intake committed before the lock was granted). The match never counts the row
+# inserted here: it reads the statement's snapshot and excludes this (channel, identity).
+_RECORD_MATCH_AND_INSERT = text(
+    f"WITH inserted AS ({_RECORD_INSERT.text}) {_RECORD_MATCH.text.strip()} AS duplicate"
+)
 
 
 class PgIntakeLog:
@@ -158,10 +176,9 @@ class PgIntakeLog:
         }
         async with self._engine.begin() as conn:
             # Serialises intake per phone so two simultaneous duplicates cannot miss each other.
-            await conn.execute(_RECORD_LOCK, params)
-            duplicate = bool((await conn.execute(_RECORD_MATCH, params)).scalar())
-            await conn.execute(_RECORD_INSERT, params)
-        return duplicate
+            await raw_execute(conn, _RECORD_LOCK, params)
+            row = await raw_fetchrow(conn, _RECORD_MATCH_AND_INSERT, params)
+        return bool(row is not None and row.duplicate)
 
     async def forget(self, channel: str, identity: str) -> None:
         async with self._engine.begin() as conn:

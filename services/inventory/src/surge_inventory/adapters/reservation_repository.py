@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
+from surge_platform.db import raw_execute, raw_fetchrow
 
 from surge_inventory.adapters.codec import decode_json
 from surge_inventory.domain.model import Allocation, Reservation, ReservationStatus
@@ -59,11 +60,11 @@ class ReservationRepository:
         self._connection = connection
 
     async def get(self, order_id: str) -> Reservation | None:
-        row = (await self._connection.execute(_OUTCOME, {"order_id": order_id})).first()
+        row = await raw_fetchrow(self._connection, _OUTCOME, {"order_id": order_id})
         return _reservation(row) if row else None
 
     async def get_for_update(self, order_id: str) -> Reservation | None:
-        row = (await self._connection.execute(_FOR_UPDATE, {"order_id": order_id})).first()
+        row = await raw_fetchrow(self._connection, _FOR_UPDATE, {"order_id": order_id})
         return _reservation(row) if row else None
 
     async def add_closed(
@@ -91,7 +92,8 @@ class ReservationRepository:
         return result.first() is not None
 
     async def save(self, reservation: Reservation) -> None:
-        await self._connection.execute(
+        await raw_execute(
+            self._connection,
             _SAVE,
             {
                 "id": reservation.id,

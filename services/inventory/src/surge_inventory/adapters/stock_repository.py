@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
+from surge_platform.db import raw_fetch, raw_fetchrow
 
 from surge_inventory.adapters.codec import allocations_json, decode_json
 from surge_inventory.domain.model import Allocation, Level
@@ -221,7 +222,7 @@ class StockRepository:
 
     async def levels(self, skus: Sequence[str]) -> tuple[dict[str, bool], list[Level]]:
         """(SKU -> active) for the known SKUs, and their current availability (unlocked)."""
-        rows = (await self._connection.execute(_LEVELS, {"skus": list(skus)})).all()
+        rows = await raw_fetch(self._connection, _LEVELS, {"skus": list(skus)})
         known: dict[str, bool] = {}
         levels: list[Level] = []
         for row in rows:
@@ -243,24 +244,24 @@ class StockRepository:
         actor: str,
     ) -> ReserveAttempt:
         """Hold `allocations` and insert the HELD reservation, all or nothing (see _RESERVE)."""
-        row = (
-            await self._connection.execute(
-                _RESERVE,
-                {
-                    "skus": [a.sku for a in allocations],
-                    "warehouses": [a.warehouse for a in allocations],
-                    "quantities": [a.quantity for a in allocations],
-                    "all_skus": sorted(set(all_skus)),
-                    "id": reservation_id,
-                    "order_id": order_id,
-                    "saga_id": saga_id,
-                    "region": region,
-                    "allocations": allocations_json(allocations),
-                    "ttl": float(ttl_seconds),
-                    "actor": actor,
-                },
-            )
-        ).one()
+        row = await raw_fetchrow(
+            self._connection,
+            _RESERVE,
+            {
+                "skus": [a.sku for a in allocations],
+                "warehouses": [a.warehouse for a in allocations],
+                "quantities": [a.quantity for a in allocations],
+                "all_skus": sorted(set(all_skus)),
+                "id": reservation_id,
+                "order_id": order_id,
+                "saga_id": saga_id,
+                "region": region,
+                "allocations": allocations_json(allocations),
+                "ttl": float(ttl_seconds),
+                "actor": actor,
+            },
+        )
+        assert row is not None  # the statement always returns one row
         stamps = (row.expires_at, row.created_at) if row.expires_at is not None else None
         return ReserveAttempt(
             prior=bool(row.prior),
@@ -273,7 +274,8 @@ class StockRepository:
         """Apply signed changes to existing rows; returns how many stock rows changed."""
         if not deltas:
             return 0
-        result = await self._connection.execute(
+        row = await raw_fetchrow(
+            self._connection,
             _APPLY,
             {
                 "skus": [d.sku for d in deltas],
@@ -285,7 +287,8 @@ class StockRepository:
                 "actor": actor,
             },
         )
-        return int(result.scalar_one())
+        assert row is not None
+        return int(row[0])
 
     async def adjust(
         self, sku: str, warehouse: str, quantity: int, *, reason: str, actor: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
+from surge_platform.db import BatchTransaction, current_batch, raw_execute, raw_fetch, raw_fetchrow
 
 from surge_order.adapters import sql
 from surge_order.domain.model import Allocation, Order, Saga
@@ -23,7 +25,29 @@ from surge_order.domain.order import Address, Customer, PaymentTerms, PricedLine
 from surge_order.domain.saga import Direction, SagaState, Step
 from surge_order.domain.status import OrderStatus
 
-__all__ = ["HistoryRecord", "OrderFilter", "OrderRepository", "StepRecord"]
+__all__ = ["HistoryRecord", "OrderFilter", "OrderRepository", "StepRecord", "lock_chunk"]
+
+# Key of a group commit's orders locked ahead (`BatchTransaction.prefetched`): order id -> row.
+_LOCKED = "surge_order.locked"
+
+
+async def lock_chunk(batch: BatchTransaction, messages: Sequence[Any]) -> None:
+    """Group-commit hook (`surge_platform.db.on_chunk`): lock every order the chunk's messages
+    name with one statement, so that each handler's `lock()` costs no round trip. The rows stay
+    right until the batch writes them: `save()` drops its order's row, and a later `lock()` of
+    it in the batch reads it again."""
+    ids: set[str] = set()
+    for message in messages:
+        order_id = getattr(message, "order_id", "")
+        if isinstance(order_id, str) and order_id:
+            try:
+                ids.add(str(uuid.UUID(order_id)))
+            except ValueError:
+                continue  # its handler reports it, as before
+    if len(ids) < 2:
+        return
+    rows = await raw_fetch(batch.connection, sql.LOCK_MANY, {"ids": sorted(ids)})
+    batch.prefetched[_LOCKED] = {str(row.id): row for row in rows}
 
 
 @dataclass(frozen=True)
@@ -71,16 +95,11 @@ class OrderRepository:
     async def find_existing(
         self, channel: str, client_order_id: str, external_id: str | None
     ) -> str | None:
-        row = (
-            await self._connection.execute(
-                sql.FIND_EXISTING,
-                {
-                    "channel": channel,
-                    "client_order_id": client_order_id,
-                    "external_id": external_id,
-                },
-            )
-        ).first()
+        row = await raw_fetchrow(
+            self._connection,
+            sql.FIND_EXISTING,
+            {"channel": channel, "client_order_id": client_order_id, "external_id": external_id},
+        )
         return str(row.id) if row else None
 
     async def add(self, order: Order, saga: Saga) -> bool:
@@ -90,7 +109,7 @@ class OrderRepository:
         self._history(order, ctes, params)
         self._steps(ctes, params, only_if_order_written=True)
         statement = _statement(f"WITH {', '.join(ctes)} SELECT count(*) FROM o")
-        inserted = (await self._connection.execute(statement, params)).scalar_one()
+        inserted = await _scalar(self._connection, statement, params)
         if not inserted:
             return False
         self._versions[order.id] = order.version
@@ -98,7 +117,9 @@ class OrderRepository:
 
     async def lock(self, order_id: str) -> tuple[Order, Saga] | None:
         """The order and its saga, locked until the unit of work ends."""
-        row = (await self._connection.execute(sql.LOCK, {"order_id": order_id})).first()
+        row = self._locked_ahead().get(order_id)
+        if row is None:
+            row = await raw_fetchrow(self._connection, sql.LOCK, {"order_id": order_id})
         if row is None:
             return None
         order = _order(row)
@@ -120,6 +141,7 @@ class OrderRepository:
 
     async def save(self, order: Order, saga: Saga | None = None) -> None:
         """Write what changed of the order, its history, the saga and its step log, at once."""
+        self._locked_ahead().pop(order.id, None)
         ctes: list[str] = []
         params: dict[str, Any] = {}
         expected = self._versions.get(order.id, order.version)
@@ -144,11 +166,19 @@ class OrderRepository:
             return
         tail = "SELECT count(*) FROM o" if order_changed else "SELECT 1"
         statement = _statement(f"WITH {', '.join(ctes)} {tail}")
-        updated = (await self._connection.execute(statement, params)).scalar_one()
+        updated = await _scalar(self._connection, statement, params)
         if order_changed:
             if updated != 1:
                 raise RuntimeError(f"order {order.id} changed concurrently (version {expected})")
             self._versions[order.id] = order.version
+
+    def _locked_ahead(self) -> dict[str, Any]:
+        """The rows `lock_chunk` locked for the group commit this repository works in."""
+        batch = current_batch()
+        if batch is None or batch.connection is not self._connection:
+            return {}
+        locked: dict[str, Any] = batch.prefetched.get(_LOCKED, {})
+        return locked
 
     def _history(self, order: Order, ctes: list[str], params: dict[str, Any]) -> None:
         if not order.changes:
@@ -285,7 +315,8 @@ class OrderRepository:
 
     async def add_shipments(self, order_id: str, shipments: Sequence[tuple[str, str]]) -> None:
         if shipments:
-            await self._connection.execute(
+            await raw_execute(
+                self._connection,
                 sql.ADD_SHIPMENTS,
                 {
                     "order_id": order_id,
@@ -308,8 +339,16 @@ class OrderRepository:
         )
 
     async def shipment_counts(self, order_id: str) -> ShipmentCounts:
-        row = (await self._connection.execute(sql.SHIPMENT_COUNTS, {"order_id": order_id})).one()
+        row = await raw_fetchrow(self._connection, sql.SHIPMENT_COUNTS, {"order_id": order_id})
+        assert row is not None  # an aggregate: always one row
         return ShipmentCounts(row.total, row.dispatched, row.delivered)
+
+
+async def _scalar(connection: AsyncConnection, statement: TextClause, params: Any) -> Any:
+    """The first column of a one-row statement, on raw asyncpg (the saga's hottest writes)."""
+    row = await raw_fetchrow(connection, statement, params)
+    assert row is not None
+    return row[0]
 
 
 def _json(value: Any) -> Any:

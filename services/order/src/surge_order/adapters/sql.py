@@ -79,6 +79,12 @@ LOCK = text(
     f"SELECT {ORDER_COLUMNS}, {SAGA_COLUMNS} FROM orders o JOIN sagas s ON s.order_id = o.id "
     "WHERE o.id = :order_id FOR UPDATE"
 )
+# A group commit's orders at once, in id order (the lock order of every chunk: no deadlocks
+# between chunks); see repository.lock_chunk.
+LOCK_MANY = text(
+    f"SELECT {ORDER_COLUMNS}, {SAGA_COLUMNS} FROM orders o JOIN sagas s ON s.order_id = o.id "
+    "WHERE o.id = ANY(CAST(:ids AS uuid[])) ORDER BY o.id FOR UPDATE"
+)
 GET = text(
     f"SELECT {ORDER_COLUMNS}, {SAGA_COLUMNS} FROM orders o LEFT JOIN sagas s "
     "ON s.order_id = o.id WHERE o.id = :order_id"
