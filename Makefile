@@ -98,3 +98,25 @@ image: ## Build the container image (needs a Docker engine; none on the dev mach
 .PHONY: bench-gateway
 bench-gateway: install ## Benchmark accepted POST /v1/orders on the running local stack
 	$(RUN) python bench/gateway.py
+
+SHAPE ?= steady
+SCENARIO ?= mixed
+DURATION ?= 60
+RATE ?= 10
+HOST ?=
+TOKEN ?=
+SEED ?=
+LOADTEST_ARGS ?=
+
+.PHONY: loadtest
+loadtest: install ## Locust load test + invariant check: make loadtest SHAPE=spike DURATION=120 RATE=10 [HOST=… TOKEN=…]
+	HOST="$(HOST)" TOKEN="$(TOKEN)" $(RUN) python -m loadtest.run --shape $(SHAPE) \
+	  --scenario $(SCENARIO) --duration $(DURATION) --rate $(RATE) $(LOADTEST_ARGS)
+
+.PHONY: bench
+bench: install ## Double 11 capacity on the local stack: step ramp, saga throughput, drain after a 10x spike
+	$(RUN) python -m loadtest.bench $(LOADTEST_ARGS)
+
+.PHONY: chaos
+chaos: install ## Long chaos run on a private stack (kills, NATS/PostgreSQL restarts, pauses): make chaos SEED=42
+	$(RUN) python -m loadtest.chaos $(if $(SEED),--seed $(SEED)) --rounds 2 --pause 10 $(LOADTEST_ARGS)

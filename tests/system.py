@@ -26,11 +26,11 @@ from pathlib import Path
 import grpc
 import pytest
 from google.protobuf.message import Message
-from surge.billing.v1 import billing_pb2_grpc
+from surge.billing.v1 import billing_pb2_grpc, credit_notes_pb2_grpc
 from surge.common.v1 import common_pb2
 from surge.fulfillment.v1 import fulfillment_pb2_grpc
 from surge.inventory.v1 import inventory_pb2, inventory_pb2_grpc
-from surge.order.v1 import order_pb2_grpc
+from surge.order.v1 import order_pb2_grpc, returns_pb2_grpc
 from surge_platform.messaging import HEADER_MESSAGE_ID, HEADER_TYPE, Topology, connect
 from surge_platform.migrations import migrate, migrations_of
 from surge_platform.testing.servers import NatsServer, PostgresServer
@@ -39,6 +39,8 @@ from surge_platform.testing.services import ServiceProcess, service_env
 __all__ = ["UNPAID_TIMEOUT_SECONDS", "System", "system"]
 
 UNPAID_TIMEOUT_SECONDS = 5
+REVIEW_ESCALATION_SECONDS = 3
+REFUND_ESCALATION_SECONDS = 2
 REPO = Path(__file__).resolve().parents[1]
 PARTICIPANTS = ("inventory", "fulfillment", "billing")
 
@@ -73,6 +75,14 @@ class System:
     @property
     def billing(self) -> billing_pb2_grpc.BillingServiceStub:
         return billing_pb2_grpc.BillingServiceStub(self._channel("billing"))
+
+    @property
+    def returns(self) -> returns_pb2_grpc.ReturnServiceStub:
+        return returns_pb2_grpc.ReturnServiceStub(self._channel("order"))
+
+    @property
+    def refunds(self) -> credit_notes_pb2_grpc.RefundServiceStub:
+        return credit_notes_pb2_grpc.RefundServiceStub(self._channel("billing"))
 
     def address(self, name: str) -> str:
         return self.services[name].address
@@ -215,6 +225,13 @@ async def system(postgres_server: PostgresServer, nats_server: NatsServer) -> As
             unpaid_timeout_seconds=str(UNPAID_TIMEOUT_SECONDS),
             # Tests share two cores with everything else: a slow catalog is not what they test.
             inventory_timeout_seconds="10",
+            # Returns: escalation is tested with a short wait (docs/returns.md).
+            refund_escalation_seconds=str(REFUND_ESCALATION_SECONDS),
+            returns_sweep_seconds="0.3",
+            # Rules: a review waiting longer than this is escalated (docs/rules.md).
+            review_escalation_seconds=str(REVIEW_ESCALATION_SECONDS),
+            review_sweep_seconds="0.3",
+            rules_refresh_seconds="0.5",
             shutdown_grace_seconds="3",
         ),
     )

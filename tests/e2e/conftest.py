@@ -33,6 +33,12 @@ from tests.system import System
 CHANNELS = ("web", "tmall", "jd", "douyin")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Schemathesis fuzzes as an admin and so creates real promotions (and rules) that apply to
+    every order of the shared system: it runs after every other test of the session."""
+    items.sort(key=lambda item: "test_schemathesis" in item.nodeid)
+
+
 @dataclass
 class GatewayProcess:
     base_url: str

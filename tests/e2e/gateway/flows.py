@@ -23,7 +23,8 @@ def order_body(sku: str, quantity: int = 1, **overrides: Any) -> dict[str, Any]:
             "province": "Zhejiang",
             "city": "Hangzhou",
             "district": "Xihu",
-            "line1": "90 Wensan Rd",
+            # An address of its own: the velocity rule holds a 4th order to one address.
+            "line1": f"{uuid.uuid4().int % 10**6} Wensan Rd",
             "postal_code": "310012",
         },
         "lines": [{"sku": sku, "quantity": quantity}],

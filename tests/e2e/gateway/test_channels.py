@@ -12,7 +12,7 @@ import pytest
 from surge_gateway.channels.signature import sign
 
 from tests.e2e.conftest import GatewayProcess
-from tests.e2e.gateway.flows import key, new_sku
+from tests.e2e.gateway.flows import key, new_sku, wait_for_status
 
 pytestmark = pytest.mark.e2e
 
@@ -92,19 +92,20 @@ async def test_same_phone_and_skus_from_two_channels_is_flagged_possible_duplica
     assert flagged["order"]["id"] != first.json()["order"]["id"]
 
 
-@pytest.mark.xfail(
-    reason="the order service does not yet hold orders tagged possible_duplicate in "
-    "pending_review (issue 4); the gateway passes the tag in PlaceOrderRequest.tags",
-    strict=False,
-)
 async def test_a_possible_duplicate_is_held_for_review(
     gateway: GatewayProcess, http: httpx.AsyncClient
 ) -> None:
     sku = await new_sku(gateway)
     number = phone()
-    await post(http, gateway, "douyin", payload("douyin", sku, number))
+    first = await post(http, gateway, "douyin", payload("douyin", sku, number))
     second = await post(http, gateway, "web", payload("web", sku, number))
-    assert second.json()["order"]["status"] == "pending_review"
+    assert first.status_code == second.status_code == 202
+    held = second.json()["order"]
+    assert {"possible_duplicate", "review"} <= set(held["tags"])
+    # Held after its stock is reserved (docs/rules.md); the first order goes on.
+    operator = gateway.auth("operator")
+    await wait_for_status(http, held["id"], operator, {"pending_review"})
+    await wait_for_status(http, first.json()["order"]["id"], operator, {"awaiting_shipment"})
 
 
 async def test_a_webhook_with_a_bad_signature_is_refused(

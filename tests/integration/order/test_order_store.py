@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,33 +13,18 @@ from surge.fulfillment.v1 import fulfillment_pb2
 from surge.inventory.v1 import inventory_pb2
 from surge_order.adapters.metrics import OrderMetrics
 from surge_order.domain import commands
-from surge_order.domain.order import Address, CatalogItem, Customer, LineRequest, PaymentTerms
+from surge_order.domain.order import Address, Customer, LineRequest, PaymentTerms
 from surge_order.domain.saga import SagaState
 from surge_order.domain.status import OrderStatus
 from surge_order.service_layer import handlers
 from surge_order.service_layer.saga import Orchestrator, SagaPolicy
 from surge_order.service_layer.unit_of_work import OrderUnitOfWork
 from surge_platform import errors
-from surge_platform.db import create_engine
 from surge_platform.messaging import Topology
-from surge_platform.migrations import migrate, migrations_of
+
+from tests.integration.order.conftest import Catalog, uows
 
 pytestmark = pytest.mark.integration
-
-MIGRATIONS = migrations_of("surge_order")
-
-
-class Catalog:
-    async def skus(self, codes: Iterable[str]) -> Mapping[str, CatalogItem]:
-        return {c: CatalogItem(c, f"name {c}", 1_000, "CNY", 100, True) for c in codes}
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
-    engine = create_engine(database_url, pool_size=5)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture
@@ -49,10 +32,6 @@ def orchestrator() -> Orchestrator:
     return Orchestrator(
         Topology("t"), OrderMetrics(CollectorRegistry()), SagaPolicy(max_step_attempts=2)
     )
-
-
-def uows(engine: AsyncEngine) -> handlers.UowFactory:
-    return lambda: OrderUnitOfWork(engine)
 
 
 async def place(

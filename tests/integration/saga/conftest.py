@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 import pytest
@@ -21,6 +22,19 @@ ADDRESS = common_pb2.Address(
     line1="1 Lingyin Rd",
     postal_code="310000",
 )
+
+
+def unique_phone() -> str:
+    return f"+86139{uuid.uuid4().int % 10**8:08d}"
+
+
+def unique_address() -> common_pb2.Address:
+    address = common_pb2.Address()
+    address.CopyFrom(ADDRESS)
+    address.line1 = f"{uuid.uuid4().int % 10**6} Lingyin Rd"
+    return address
+
+
 TERMINAL_SAGA = {order_pb2.SAGA_STATE_COMPLETED, order_pb2.SAGA_STATE_COMPENSATED}
 
 
@@ -35,9 +49,10 @@ def place_request(
         client_order_id=client_order_id or System.unique("CO"),
         channel="web",
         customer=common_pb2.Customer(
-            id=customer_id or System.unique("cust"), name="Li Lei", phone="+8613800000000"
+            id=customer_id or System.unique("cust"), name="Li Lei", phone=unique_phone()
         ),
-        shipping_address=ADDRESS,
+        # A phone and an address of its own: the velocity rule holds a 4th order to either.
+        shipping_address=unique_address(),
         lines=[order_pb2.PlaceOrderLine(sku=sku, quantity=qty) for sku, qty in lines],
         payment_terms=terms,
     )

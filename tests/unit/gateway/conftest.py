@@ -16,7 +16,12 @@ from surge_gateway.downstream import Downstream
 from surge_gateway.idempotency import MemoryIdempotencyStore
 from surge_gateway.keys import generate_keypair, make_token
 
-from tests.unit.gateway.fakes import MemoryApiKeys, MemoryIntakeLog, fake_downstream
+from tests.unit.gateway.fakes import (
+    MemoryApiKeys,
+    MemoryAuditLog,
+    MemoryIntakeLog,
+    fake_downstream,
+)
 
 CHANNEL_KEYS = {name: f"sk_channel_{name}_secret" for name in ("web", "tmall", "jd", "douyin")}
 CARRIER_KEY = "sk_carrier_sf_secret"
@@ -81,6 +86,7 @@ def make_gateway(keypair: tuple[bytes, bytes]) -> MakeGateway:
                 api_keys=keys,
                 intake_log=intake,
                 tracer=tracer,
+                audit_log=MemoryAuditLog(),
             ),
         )
         async with app.router.lifespan_context(app):

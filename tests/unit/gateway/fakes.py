@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.duration_pb2 import Duration
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2
 from surge.billing.v1 import billing_pb2
 from surge.common.v1 import common_pb2
 from surge.fulfillment.v1 import fulfillment_pb2
 from surge.inventory.v1 import inventory_pb2
+from surge.operations.v1 import operations_pb2
 from surge.order.v1 import order_pb2
+from surge_gateway.audit import AuditEntry, AuditPage
 from surge_gateway.downstream import Downstream
+
+from tests.unit.gateway.finance_fakes import FakeFinance, FakeReports
 
 
 def rpc_error(
@@ -268,14 +274,101 @@ class FakeHealth:
         return health_pb2.HealthCheckResponse(status=status)
 
 
+@dataclass
+class FakeOperations:
+    """One service's OperationsService: dead letters by sequence, a fixed backlog."""
+
+    service: str
+    letters: dict[int, operations_pb2.DeadLetter] = field(default_factory=dict)
+    redriven: list[int] = field(default_factory=list)
+    fail: grpc.aio.AioRpcError | None = None
+
+    def add(self, sequence: int, subject: str = "surge.inventory.cmd.reserve_stock") -> None:
+        self.letters[sequence] = operations_pb2.DeadLetter(
+            sequence=sequence,
+            consumer=f"{self.service}-commands",
+            subject=subject,
+            message_type="surge.inventory.v1.ReserveStockCommand",
+            message_id=f"m-{sequence}",
+            reason="boom",
+            deliveries=5,
+            headers={"Surge-Message-Id": f"m-{sequence}"},
+            data=inventory_pb2.ReserveStockCommand(order_id=f"o-{sequence}").SerializeToString(),
+        )
+
+    def _pick(self, sequences: Any, everything: bool) -> list[operations_pb2.DeadLetter]:
+        if self.fail is not None:
+            raise self.fail
+        if everything:
+            return list(self.letters.values())
+        missing = [s for s in sequences if s not in self.letters]
+        if missing:
+            raise rpc_error(grpc.StatusCode.NOT_FOUND, f"no dead letter #{missing[0]}")
+        return [self.letters[s] for s in sequences]
+
+    async def ListDeadLetters(self, request: Any, timeout: float) -> Any:  # noqa: N802
+        found = self._pick((), everything=True)[: request.page_size or 1000]
+        return operations_pb2.ListDeadLettersResponse(dead_letters=found)
+
+    async def GetDeadLetter(self, request: Any, timeout: float) -> Any:  # noqa: N802
+        [letter] = self._pick([request.sequence], everything=False)
+        return operations_pb2.GetDeadLetterResponse(dead_letter=letter)
+
+    async def RedriveDeadLetters(self, request: Any, timeout: float) -> Any:  # noqa: N802
+        found = self._pick(request.sequences, request.all)
+        for letter in found:
+            self.redriven.append(letter.sequence)
+            del self.letters[letter.sequence]
+        return operations_pb2.RedriveDeadLettersResponse(dead_letters=found)
+
+    async def PurgeDeadLetters(self, request: Any, timeout: float) -> Any:  # noqa: N802
+        found = self._pick(request.sequences, request.all)
+        for letter in found:
+            del self.letters[letter.sequence]
+        return operations_pb2.PurgeDeadLettersResponse(dead_letters=found)
+
+    async def GetBacklog(self, request: Any, timeout: float) -> Any:  # noqa: N802
+        if self.fail is not None:
+            raise self.fail
+        return operations_pb2.GetBacklogResponse(
+            service=self.service,
+            outbox_rows=3,
+            outbox_oldest_age=Duration(seconds=2, nanos=500_000_000),
+            consumers=[
+                operations_pb2.ConsumerLag(
+                    consumer=f"{self.service}-commands", pending=7, ack_pending=1
+                )
+            ],
+            dead_letters=len(self.letters),
+        )
+
+
+SERVICES = ("order", "inventory", "fulfillment", "billing")
+
+
 def fake_downstream() -> Downstream:
-    return Downstream(
+    down = Downstream(
         orders=FakeOrders(),
         inventory=FakeInventory(),
         fulfillment=FakeFulfillment(),
         billing=FakeBilling(),
-        health={n: FakeHealth() for n in ("order", "inventory", "fulfillment", "billing")},
+        health={n: FakeHealth() for n in SERVICES},
     )
+    down.operations = {n: FakeOperations(n) for n in SERVICES}
+    # Imported here: rules_fakes imports rpc_error from this module.
+    from tests.unit.gateway.rules_fakes import FakeReviews, FakeRules
+
+    down.rules, down.reviews = FakeRules(), FakeReviews()
+    from tests.unit.gateway.promotions_fakes import FakePromotions  # import cycle
+
+    down.promotions = FakePromotions()
+    down.finance, down.reports = FakeFinance(), FakeReports()
+    from tests.unit.gateway.returns_fakes import FakeRefunds, FakeReturns  # import cycle
+
+    down.returns, down.refunds = FakeReturns(), FakeRefunds()
+    for sequence in (1, 2, 3):
+        down.operations["inventory"].add(sequence)
+    return down
 
 
 @dataclass
@@ -304,3 +397,22 @@ class MemoryIntakeLog:
 
     async def forget(self, channel: str, identity: str) -> None:
         self.rows.pop((channel, identity), None)
+
+
+@dataclass
+class MemoryAuditLog:
+    """Same paging as PgAuditLog: newest first, `before` an id."""
+
+    entries: list[AuditEntry] = field(default_factory=list)
+
+    async def record(self, entry: AuditEntry) -> None:
+        self.entries.append(dataclasses.replace(entry, id=len(self.entries) + 1))
+
+    async def page(self, before: int | None, limit: int, action: str | None) -> AuditPage:
+        found = [
+            e
+            for e in reversed(self.entries)
+            if (before is None or e.id < before) and (action is None or e.action == action)
+        ]
+        more = len(found) > limit
+        return AuditPage(found[:limit], found[limit - 1].id if more else None)

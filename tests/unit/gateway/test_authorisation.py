@@ -94,6 +94,91 @@ ROUTES: list[tuple[str, str, Any, int, set[str]]] = [
     ("GET", "/v1/admin/sagas", None, 200, {"admin"}),
     ("POST", "/v1/admin/sagas/{order_id}/retry", None, 202, {"admin"}),
     ("POST", "/v1/admin/sagas/{order_id}/compensate", None, 202, {"admin"}),
+    # Dead letters #1..3 of inventory exist (fakes.py); a DELETE acts on #2, the rest on #1.
+    ("GET", "/v1/admin/services/{service}/dead-letters", None, 200, {"admin"}),
+    ("GET", "/v1/admin/services/{service}/dead-letters/{sequence}", None, 200, {"admin"}),
+    ("DELETE", "/v1/admin/services/{service}/dead-letters/{sequence}", None, 200, {"admin"}),
+    (
+        "POST",
+        "/v1/admin/services/{service}/dead-letters/redrive",
+        {"sequences": [3]},
+        200,
+        {"admin"},
+    ),
+    ("POST", "/v1/admin/services/{service}/dead-letters/{sequence}/redrive", None, 200, {"admin"}),
+    ("POST", "/v1/admin/services/{service}/dead-letters/purge", {"all": True}, 200, {"admin"}),
+    ("GET", "/v1/admin/backlog", None, 200, {"admin"}),
+    ("GET", "/v1/admin/audit", None, 200, {"admin"}),
+    ("GET", "/v1/rules", None, 200, {"admin"}),
+    (
+        "POST",
+        "/v1/rules",
+        {"name": "big_tea", "condition": "order.item_count > 10", "action": "hold"},
+        201,
+        {"admin"},
+    ),
+    ("GET", "/v1/rules/{name}", None, 200, {"admin"}),
+    (
+        "PUT",
+        "/v1/rules/{name}",
+        {"condition": "recent.phone_orders_10m > 5", "action": "require_review"},
+        200,
+        {"admin"},
+    ),
+    ("POST", "/v1/rules/{name}/enable", None, 200, {"admin"}),
+    ("POST", "/v1/rules/{name}/disable", None, 200, {"admin"}),
+    ("GET", "/v1/reviews", None, 200, {"operator", "admin"}),
+    ("POST", "/v1/reviews/{order_id}/approve", {"note": "ok"}, 200, {"operator", "admin"}),
+    ("POST", "/v1/reviews/{order_id}/reject", {"note": "fraud"}, 200, {"operator", "admin"}),
+    (
+        "POST",
+        "/v1/promotions",
+        {"name": "10% off", "kind": "percent_coupon", "code": "TEN", "percent": 10},
+        201,
+        {"admin"},
+    ),
+    ("GET", "/v1/promotions", None, 200, {"admin"}),
+    ("GET", "/v1/promotions/{promotion_id}", None, 200, {"admin"}),
+    ("PATCH", "/v1/promotions/{promotion_id}", {"usage_limit": 500}, 200, {"admin"}),
+    ("POST", "/v1/promotions/{promotion_id}/deactivate", None, 200, {"admin"}),
+    ("PUT", "/v1/customers/{customer_id}/tier", {"tier": "gold"}, 200, {"admin"}),
+    ("GET", "/v1/member-prices", None, 200, {"admin"}),
+    ("PUT", "/v1/member-prices/{tier}/{sku}", {"unit_price_minor": 900}, 200, {"admin"}),
+    ("DELETE", "/v1/member-prices/{tier}/{sku}", None, 204, {"admin"}),
+    ("GET", "/v1/purchase-limits", None, 200, {"admin"}),
+    ("PUT", "/v1/purchase-limits/{sku}", {"max_quantity": 2}, 200, {"admin"}),
+    ("DELETE", "/v1/purchase-limits/{sku}", None, 204, {"admin"}),
+    (
+        "POST",
+        "/v1/orders/{order_id}/returns",
+        {"reason": "broken", "lines": [{"sku": "TEA-1", "quantity": 1}]},
+        201,
+        {"customer", "operator", "admin"},
+    ),
+    (
+        "GET",
+        "/v1/orders/{order_id}/returns",
+        None,
+        200,
+        {"customer", "operator", "finance", "admin"},
+    ),
+    ("GET", "/v1/returns/{return_id}", None, 200, {"customer", "operator", "finance", "admin"}),
+    ("POST", "/v1/returns/{return_id}/approve", None, 200, {"operator", "admin"}),
+    ("POST", "/v1/returns/{return_id}/reject", {"note": "used"}, 200, {"operator", "admin"}),
+    (
+        "POST",
+        "/v1/returns/{return_id}/receive",
+        {"lines": [{"sku": "TEA-1", "resellable_quantity": 1, "damaged_quantity": 0}]},
+        200,
+        {"operator", "admin"},
+    ),
+    ("GET", "/v1/orders/{order_id}/balance", None, 200, {"customer", "finance", "admin"}),
+    ("GET", "/v1/credit-notes/{credit_note_id}", None, 200, {"finance", "admin"}),
+    ("GET", "/v1/reports/reconciliation", None, 200, {"finance", "admin"}),
+    ("GET", "/v1/reports/aging", None, 200, {"finance", "admin"}),
+    ("GET", "/v1/reports/sales", None, 200, {"finance", "admin"}),
+    ("GET", "/v1/exports/orders", None, 200, {"operator", "finance", "admin"}),
+    ("GET", "/v1/exports/invoices", None, 200, {"finance", "admin"}),
 ]
 PUBLIC = [("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/openapi.json")]
 
@@ -123,7 +208,19 @@ async def _seed(gw: Gateway) -> None:
 
 async def _call(gw: Gateway, role: str, method: str, template: str, body: Any) -> int:
     path = template.format(
-        order_id=ORDER, sku="TEA-1", shipment_id="ship-1", invoice_id="inv-1", channel="web"
+        order_id=ORDER,
+        sku="TEA-1",
+        shipment_id="ship-1",
+        invoice_id="inv-1",
+        channel="web",
+        service="inventory",
+        sequence=2 if method == "DELETE" else 1,
+        name="velocity",
+        promotion_id="promo-1",
+        customer_id="alice",
+        tier="gold",
+        return_id="ret-1",
+        credit_note_id="cn-1",
     )
     headers = {**_credentials(gw, role), **idem()}
     content: bytes | None = None
@@ -174,6 +271,14 @@ CUSTOMER_PROBES = [
     ("GET", f"/v1/orders/{ORDER}/events", None),
     ("GET", "/v1/shipments/ship-1", None),
     ("GET", "/v1/invoices/inv-1", None),
+    (
+        "POST",
+        f"/v1/orders/{ORDER}/returns",
+        {"reason": "broken", "lines": [{"sku": "TEA-1", "quantity": 1}]},
+    ),
+    ("GET", f"/v1/orders/{ORDER}/returns", None),
+    ("GET", "/v1/returns/ret-1", None),
+    ("GET", f"/v1/orders/{ORDER}/balance", None),
 ]
 
 

@@ -157,6 +157,25 @@ class FakeRepository:
         )
 
 
+class FakePromotionRepository:
+    """No promotions, tiers or limits; remembers which orders gave theirs back."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self._store = store
+        self.released: list[str] = []
+
+    async def context(self, customer_id: str, skus: Any, code: str, at: datetime) -> Any:
+        from surge_order.adapters.promotions_repository import PricingContext
+
+        return PricingContext("", {}, (), None, 0, {}, {})
+
+    async def breakdown(self, order_id: str) -> tuple[Any, ...]:
+        return ()
+
+    async def release(self, order_id: str, at: datetime) -> None:
+        self.released.append(order_id)
+
+
 class FakeOutbox:
     def __init__(self) -> None:
         self.pending: list[tuple[str, Message]] = []
@@ -181,6 +200,7 @@ class FakeUnitOfWork:
     def __init__(self, store: FakeStore) -> None:
         self._store = store
         self.orders = FakeRepository(store)
+        self.promotions = FakePromotionRepository(store)
         self.outbox = FakeOutbox()
         self._after: list[Callable[[], None]] = []
 

@@ -27,12 +27,21 @@ from surge_platform.logging import get_logger
 from surge_gateway import problems
 from surge_gateway.admission import AdmissionController
 from surge_gateway.api import admin, channels, health, inventory, invoices, orders, shipments
+from surge_gateway.api import exports as exports_api
+from surge_gateway.api import promotions as promotions_api
+from surge_gateway.api import reports as reports_api
+from surge_gateway.api import returns as returns_api
+from surge_gateway.api import reviews as reviews_api
+from surge_gateway.api import rules as rules_api
+from surge_gateway.api.admin_ops import router as admin_ops_router
+from surge_gateway.audit import AuditLog, PgAuditLog
 from surge_gateway.auth import ApiKeyStore, Authenticator
 from surge_gateway.config import GatewaySettings
 from surge_gateway.downstream import Downstream, connect
 from surge_gateway.idempotency import Idempotency, IdempotencyStore
 from surge_gateway.intake import IntakeLog, Placer
 from surge_gateway.metrics import GatewayMetrics
+from surge_gateway.order_events import OrderEvents
 from surge_gateway.ratelimit import RateLimiter
 
 __all__ = ["Overrides", "create_app"]
@@ -55,6 +64,7 @@ class Overrides:
     api_keys: ApiKeyStore | None = None
     intake_log: IntakeLog | None = None
     tracer: trace.Tracer | None = None
+    audit_log: AuditLog | None = None
 
 
 class _Observe:
@@ -145,6 +155,18 @@ def create_app(settings: GatewaySettings, overrides: Overrides | None = None) ->
             idempotency_store = idempotency_store or PgIdempotencyStore(engine)
             api_keys = api_keys or PgApiKeyStore(engine)
             intake_log = intake_log or PgIntakeLog(engine)
+        audit_log = overrides.audit_log
+        if audit_log is None:
+            if engine is None:
+                engine = create_engine(
+                    settings.database_url.get_secret_value(), pool_size=settings.db_pool_size
+                )
+                app.state.engine = engine
+            audit_log = PgAuditLog(engine)
+        app.state.audit_log = audit_log
+        order_events = OrderEvents(settings.nats_url, settings.nats_prefix)
+        order_events.start()
+        app.state.order_events = order_events
         downstream = overrides.downstream or connect(settings)
 
         admission = AdmissionController(
@@ -188,6 +210,7 @@ def create_app(settings: GatewaySettings, overrides: Overrides | None = None) ->
                 purger.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await purger
+            await order_events.close()
             if overrides.downstream is None:
                 await downstream.close()
             if engine is not None:
@@ -204,6 +227,13 @@ def create_app(settings: GatewaySettings, overrides: Overrides | None = None) ->
     # Routers carry their full paths (no include prefix) so route templates in metrics are whole.
     for module in (orders, inventory, shipments, invoices, channels, admin, health):
         app.include_router(module.router)
+    app.include_router(admin_ops_router)
+    app.include_router(rules_api.router)
+    app.include_router(reviews_api.router)
+    app.include_router(promotions_api.router)
+    app.include_router(reports_api.router)
+    app.include_router(exports_api.router)
+    app.include_router(returns_api.router)
     app.add_middleware(_Observe, metrics=metrics)
     # The official instrumentation opens the SERVER span (continuing the caller's traceparent)
     # outermost, so the gRPC client spans below it, and the order's whole trace, hang off it.

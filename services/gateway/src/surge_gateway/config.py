@@ -72,6 +72,21 @@ class GatewaySettings(BaseSettings):
     duplicate_window_seconds: int = Field(default=300, ge=0, le=3600)
     sse_poll_seconds: float = Field(default=0.25, gt=0, le=10)
     sse_max_seconds: float = Field(default=300.0, gt=0, le=3600)
+    nats_url: str = Field(
+        default="",
+        description="NATS URL(s) to push order status changes to SSE streams; empty: poll only",
+    )
+    nats_prefix: str = Field(
+        default="surge",
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="The services' NATS subject prefix (SURGE_<NAME>_NATS_PREFIX)",
+    )
+    sse_fallback_poll_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="How often an SSE stream still reads the order while changes are pushed",
+    )
 
     @model_validator(mode="after")
     def _one_public_key(self) -> GatewaySettings:

@@ -10,7 +10,7 @@ from surge.billing.v1 import billing_pb2
 from surge.common.v1 import common_pb2
 from surge.fulfillment.v1 import fulfillment_pb2
 from surge.inventory.v1 import inventory_pb2
-from surge.order.v1 import order_pb2
+from surge.order.v1 import order_pb2, promotions_pb2
 
 from surge_gateway import schemas
 
@@ -113,7 +113,28 @@ def _order_fields(o: order_pb2.Order) -> dict[str, Any]:
             "cancel": f"/v1/orders/{o.id}/cancel",
             "payments": f"/v1/orders/{o.id}/payments",
         },
+        "pricing": [line_pricing(p) for p in o.line_pricing],
     }
+
+
+def line_pricing(p: promotions_pb2.OrderLinePricing) -> schemas.LinePricing:
+    return schemas.LinePricing(
+        sku=p.sku,
+        quantity=p.quantity,
+        gift_quantity=p.gift_quantity,
+        list_unit_price=money(p.list_unit_price),
+        list_amount=money(p.list_amount),
+        adjustments=[
+            schemas.Adjustment(
+                kind=a.kind,
+                promotion_id=_opt(a.promotion_id),
+                code=_opt(a.code),
+                amount=money(a.amount),
+            )
+            for a in p.adjustments
+        ],
+        final_amount=money(p.final_amount),
+    )
 
 
 def saga(s: order_pb2.Saga) -> schemas.Saga:

@@ -148,6 +148,7 @@ class Saga(BaseModel):
         Literal[
             "running",
             "awaiting_payment",
+            "awaiting_review",
             "completed",
             "compensating",
             "compensated",
@@ -159,6 +160,27 @@ class Saga(BaseModel):
     steps: list[SagaStep]
     started_at: datetime | None
     updated_at: datetime | None
+
+
+class Adjustment(BaseModel):
+    """One discount on a line."""
+
+    kind: str = Field(description="member_price, gift, threshold, percent_coupon, fixed_coupon")
+    promotion_id: str | None
+    code: str | None = Field(description="Coupon code, or the tier for member prices")
+    amount: Money
+
+
+class LinePricing(BaseModel):
+    """How one line was priced: `final_amount` = `list_amount` - the adjustments."""
+
+    sku: str
+    quantity: int
+    gift_quantity: int
+    list_unit_price: Money
+    list_amount: Money
+    adjustments: list[Adjustment]
+    final_amount: Money
 
 
 class OrderPublic(BaseModel):
@@ -182,6 +204,8 @@ class OrderPublic(BaseModel):
     updated_at: datetime | None
     version: int
     links: dict[str, str]
+    # Per line: list price, every discount (promotion id / code, amount), final amount.
+    pricing: list[LinePricing] = Field(default_factory=list)
 
 
 class ShipmentLine(BaseModel):

@@ -17,6 +17,7 @@ from surge_inventory.adapters.metrics import InventoryMetrics
 from surge_inventory.config import InventorySettings
 from surge_inventory.entrypoints.expiry import ExpirySweeper
 from surge_inventory.entrypoints.grpc_api import SERVICE_NAME, InventoryServicer
+from surge_inventory.entrypoints.returns_wiring import return_consumer
 from surge_inventory.service_layer import handlers
 from surge_inventory.service_layer.unit_of_work import InventoryReader, InventoryUnitOfWork
 
@@ -69,6 +70,18 @@ async def build(infra: Infrastructure) -> Components:
     sweeper = ExpirySweeper(uow_factory, deps)
     return Components(
         grpc_services=[GrpcService(SERVICE_NAME, register)],
-        consumers=[ConsumerSpec(topology.stream("inventory", "cmd"), COMMANDS_DURABLE, routes)],
+        consumers=[
+            ConsumerSpec(topology.stream("inventory", "cmd"), COMMANDS_DURABLE, routes),
+            return_consumer(deps, uow_factory),
+        ],
         timers=[("reservation-expiry", sweeper.run)],
+        collectors=[
+            functools.partial(
+                metrics.collect_stock,
+                infra.engine,
+                settings.watched_skus,
+                settings.watched_lowest_skus,
+            )
+        ],
+        collect_every=settings.stock_gauge_interval_seconds,
     )

@@ -5,26 +5,41 @@ The only place that wires handlers to subjects.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+import functools
+from collections.abc import Callable
 
-from google.protobuf.message import Message
 from surge.billing.v1 import billing_pb2
 from surge.fulfillment.v1 import fulfillment_pb2
 from surge.inventory.v1 import inventory_pb2
-from surge.order.v1 import order_pb2, order_pb2_grpc
+from surge.order.v1 import (
+    order_pb2,
+    order_pb2_grpc,
+    promotions_pb2,
+    promotions_pb2_grpc,
+    reports_pb2,
+    reports_pb2_grpc,
+    rules_pb2,
+    rules_pb2_grpc,
+)
+from surge_platform.db import on_chunk
 from surge_platform.grpc import channel as grpc_channel
-from surge_platform.inbox import idempotent
 from surge_platform.logging import get_logger
-from surge_platform.messaging import Route, Topology
+from surge_platform.messaging import Topology
 from surge_platform.service import Components, ConsumerSpec, GrpcService, Infrastructure
 
 from surge_order.adapters.catalog import GrpcCatalog
 from surge_order.adapters.metrics import OrderMetrics
+from surge_order.adapters.repository import lock_chunk
+from surge_order.adapters.rules_metrics import RulesMetrics
 from surge_order.config import OrderSettings
 from surge_order.entrypoints.grpc_api import OrderServicer
+from surge_order.entrypoints.promotions_api import PromotionServicer
+from surge_order.entrypoints.reports_api import ReportServicer
+from surge_order.entrypoints.returns_wiring import return_components
+from surge_order.entrypoints.rules_api import ReviewServicer, RuleServicer
+from surge_order.entrypoints.wiring import Handled, Timer, event_consumer, sweeper_loop
+from surge_order.service_layer.review import ReviewDesk
+from surge_order.service_layer.rules import RuleEngine, Screening
 from surge_order.service_layer.saga import Orchestrator, SagaPolicy
 from surge_order.service_layer.unit_of_work import OrderUnitOfWork
 
@@ -42,6 +57,7 @@ def policy(settings: OrderSettings) -> SagaPolicy:
         step_backoff_max_seconds=settings.step_backoff_max_seconds,
         max_step_attempts=settings.max_step_attempts,
         sweep_batch=settings.sweep_batch,
+        review_hold_seconds=settings.review_hold_seconds,
     )
 
 
@@ -50,9 +66,7 @@ def consumers(
 ) -> list[ConsumerSpec]:
     """The three durables and what each reply or event does."""
     o = orchestrator
-    handled: dict[
-        str, list[tuple[type[Message], Callable[[Any, OrderUnitOfWork], Awaitable[None]]]]
-    ] = {
+    handled: dict[str, Handled] = {
         "inventory": [
             (inventory_pb2.StockReserved, o.on_stock_reserved),
             (inventory_pb2.StockRejected, o.on_stock_rejected),
@@ -72,43 +86,17 @@ def consumers(
             (billing_pb2.InvoiceVoided, o.on_invoice_voided),
         ],
     }
-    specs = []
-    for context, routes in handled.items():
-        durable = f"order-{context}-events"
-        specs.append(
-            ConsumerSpec(
-                stream=topology.stream(context, "evt"),
-                durable=durable,
-                routes={
-                    topology.subject_for(message_type): Route(
-                        message_type, idempotent(durable, uows, handler)
-                    )
-                    for message_type, handler in routes
-                },
-            )
-        )
-    return specs
+    return [
+        event_consumer(topology, context, f"order-{context}-events", uows, routes)
+        for context, routes in handled.items()
+    ]
 
 
 def sweeper(
     orchestrator: Orchestrator, uows: Callable[[], OrderUnitOfWork], interval: float
-) -> Callable[[asyncio.Event], Coroutine[Any, Any, None]]:
+) -> Timer:
     """Every `interval` seconds, resend or fail saga steps past their deadline."""
-
-    async def run(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                async with uows() as uow:
-                    touched = await orchestrator.sweep(uow)
-            except Exception:
-                _log.exception("saga sweep failed; retrying")
-                touched = 0
-            if touched:
-                continue  # a full batch may have more behind it
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval)
-
-    return run
+    return sweeper_loop(orchestrator.sweep, uows, interval, _log, "saga sweep failed; retrying")
 
 
 async def build(infra: Infrastructure) -> Components:
@@ -120,18 +108,64 @@ async def build(infra: Infrastructure) -> Components:
     def uows() -> OrderUnitOfWork:
         return OrderUnitOfWork(infra.engine)
 
+    # A group commit locks its chunk's orders with one statement (performance).
+    on_chunk(infra.engine, lock_chunk)
+
     # Traced: the catalog lookup is part of the order's trace.
     channel = grpc_channel(settings.inventory_addr)
-    catalog = GrpcCatalog(channel, settings.inventory_timeout_seconds)
-    servicer = OrderServicer(uows, catalog, orchestrator, infra.topology)
+    catalog = GrpcCatalog(
+        channel, settings.inventory_timeout_seconds, settings.catalog_cache_seconds
+    )
+    rules_metrics = RulesMetrics(infra.registry)
+    engine = RuleEngine(rules_metrics)
+    screening = Screening(engine, uows, infra.topology, rules_metrics)
+    desk = ReviewDesk(
+        uows, orchestrator, infra.topology, rules_metrics, settings.review_escalation_seconds
+    )
+    servicer = OrderServicer(uows, catalog, orchestrator, infra.topology, screening)
+    rule_servicer, review_servicer = RuleServicer(uows, engine), ReviewServicer(desk)
+    rules_services = rules_pb2.DESCRIPTOR.services_by_name
     full_name = order_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name
+    # Returns (RMA): their own servicer, reply durables and sweeper (docs/returns.md).
+    return_service, return_consumers, return_sweeper = return_components(infra, orchestrator, uows)
     return Components(
         grpc_services=[
+            return_service,
             GrpcService(
                 full_name,
                 lambda server: order_pb2_grpc.add_OrderServiceServicer_to_server(servicer, server),
-            )
+            ),
+            GrpcService(
+                rules_services["RuleService"].full_name,
+                lambda server: rules_pb2_grpc.add_RuleServiceServicer_to_server(
+                    rule_servicer, server
+                ),
+            ),
+            GrpcService(
+                rules_services["ReviewService"].full_name,
+                lambda server: rules_pb2_grpc.add_ReviewServiceServicer_to_server(
+                    review_servicer, server
+                ),
+            ),
+            GrpcService(
+                promotions_pb2.DESCRIPTOR.services_by_name["PromotionService"].full_name,
+                lambda server: promotions_pb2_grpc.add_PromotionServiceServicer_to_server(
+                    PromotionServicer(uows, catalog), server
+                ),
+            ),
+            GrpcService(
+                reports_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name,
+                lambda server: reports_pb2_grpc.add_ReportServiceServicer_to_server(
+                    ReportServicer(uows), server
+                ),
+            ),
         ],
-        consumers=consumers(infra.topology, orchestrator, uows),
-        timers=[("saga-sweeper", sweeper(orchestrator, uows, settings.sweep_interval_seconds))],
+        consumers=[*consumers(infra.topology, orchestrator, uows), *return_consumers],
+        timers=[
+            ("saga-sweeper", sweeper(orchestrator, uows, settings.sweep_interval_seconds)),
+            return_sweeper,
+            ("rules-refresh", engine.poller(uows, settings.rules_refresh_seconds)),
+            ("review-escalation", desk.escalator(settings.review_sweep_seconds)),
+        ],
+        collectors=[functools.partial(metrics.collect_sagas, infra.engine)],
     )

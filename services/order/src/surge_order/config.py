@@ -24,6 +24,12 @@ class OrderSettings(ServiceSettings):
     inventory_timeout_seconds: float = Field(
         default=2.0, gt=0, le=30, description="Deadline of a BatchGetSkus call"
     )
+    catalog_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="How long placement reuses an active SKU's price and name (0: ask every time)",
+    )
     unpaid_timeout_seconds: int = Field(
         default=1800, ge=1, description="How long a PREPAID order's stock is held unpaid"
     )
@@ -41,3 +47,26 @@ class OrderSettings(ServiceSettings):
     )
     sweep_interval_seconds: float = Field(default=0.5, gt=0, le=60)
     sweep_batch: int = Field(default=200, ge=1, le=5000)
+    # Returns and refunds (docs/returns.md).
+    return_window_days: int = Field(
+        default=7, ge=0, le=365, description="Days after delivery a return may be requested"
+    )
+    refund_escalation_seconds: float = Field(
+        default=86400.0, gt=0, description="A refund request unhandled this long is escalated"
+    )
+    returns_sweep_seconds: float = Field(
+        default=1.0, gt=0, le=300, description="How often return steps and escalations are swept"
+    )
+    # Order rules and the review queue (docs/rules.md).
+    rules_refresh_seconds: float = Field(
+        default=2.0, gt=0, le=300, description="How often each replica checks for changed rules"
+    )
+    review_escalation_seconds: float = Field(
+        default=3600.0, gt=0, description="An order in review longer than this is escalated"
+    )
+    review_sweep_seconds: float = Field(
+        default=5.0, gt=0, le=300, description="How often reviews due for escalation are looked for"
+    )
+    review_hold_seconds: int = Field(
+        default=86400, ge=0, description="Extra reservation time for an order held for review"
+    )

@@ -27,8 +27,10 @@ __all__ = [
     "credit_to_proto",
     "invoice_request",
     "invoice_to_proto",
+    "money",
     "payment_to_proto",
     "status_from_proto",
+    "timestamp",
 ]
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -91,9 +93,9 @@ def _currencies(cmd: billing_pb2.IssueInvoiceCommand) -> Iterable[str]:
     if cmd.total.currency:
         yield cmd.total.currency
     for line in cmd.lines:
-        for money in (line.unit_price, line.discount, line.amount):
-            if money.currency:
-                yield money.currency
+        for amount in (line.unit_price, line.discount, line.amount):
+            if amount.currency:
+                yield amount.currency
 
 
 def status_from_proto(value: int) -> InvoiceStatus | None:
@@ -103,11 +105,11 @@ def status_from_proto(value: int) -> InvoiceStatus | None:
     return _STATUS[value]  # type: ignore[index]
 
 
-def _money(amount_minor: int, currency: str) -> common_pb2.Money:
+def money(amount_minor: int, currency: str) -> common_pb2.Money:
     return common_pb2.Money(amount_minor=amount_minor, currency=currency)
 
 
-def _timestamp(at: datetime) -> Timestamp:
+def timestamp(at: datetime) -> Timestamp:
     stamp = Timestamp()
     stamp.FromDatetime(at)
     return stamp
@@ -127,25 +129,25 @@ def invoice_to_proto(invoice: Invoice) -> billing_pb2.Invoice:
                 sku=line.sku,
                 description=line.description,
                 quantity=line.quantity,
-                unit_price=_money(line.unit_price_minor, c),
-                discount=_money(line.discount_minor, c),
-                tax=_money(line.tax_minor, c),
-                amount=_money(line.amount_minor, c),
+                unit_price=money(line.unit_price_minor, c),
+                discount=money(line.discount_minor, c),
+                tax=money(line.tax_minor, c),
+                amount=money(line.amount_minor, c),
             )
             for line in invoice.lines
         ],
-        subtotal=_money(invoice.subtotal_minor, c),
-        tax=_money(invoice.tax_minor, c),
-        total=_money(invoice.total_minor, c),
-        discount_total=_money(invoice.discount_minor, c),
-        issued_at=_timestamp(invoice.issued_at),
-        due_at=_timestamp(invoice.due_at),
+        subtotal=money(invoice.subtotal_minor, c),
+        tax=money(invoice.tax_minor, c),
+        total=money(invoice.total_minor, c),
+        discount_total=money(invoice.discount_minor, c),
+        issued_at=timestamp(invoice.issued_at),
+        due_at=timestamp(invoice.due_at),
         void_reason=invoice.void_reason,
     )
     if invoice.voided_at is not None:
-        message.voided_at.CopyFrom(_timestamp(invoice.voided_at))
+        message.voided_at.CopyFrom(timestamp(invoice.voided_at))
     if invoice.paid_at is not None:
-        message.paid_at.CopyFrom(_timestamp(invoice.paid_at))
+        message.paid_at.CopyFrom(timestamp(invoice.paid_at))
     return message
 
 
@@ -154,17 +156,17 @@ def payment_to_proto(payment: Payment) -> billing_pb2.Payment:
         id=payment.id,
         order_id=payment.order_id,
         customer_id=payment.customer_id,
-        amount=_money(payment.amount_minor, payment.currency),
+        amount=money(payment.amount_minor, payment.currency),
         method=payment.method,
         reference=payment.reference,
-        received_at=_timestamp(payment.received_at),
+        received_at=timestamp(payment.received_at),
     )
 
 
 def credit_to_proto(credit: Credit) -> billing_pb2.Credit:
     return billing_pb2.Credit(
         customer_id=credit.customer_id,
-        limit=_money(credit.limit_minor, credit.currency),
-        used=_money(credit.used_minor, credit.currency),
-        available=_money(credit.available_minor, credit.currency),
+        limit=money(credit.limit_minor, credit.currency),
+        used=money(credit.used_minor, credit.currency),
+        available=money(credit.available_minor, credit.currency),
     )

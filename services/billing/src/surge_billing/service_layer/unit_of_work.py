@@ -5,6 +5,8 @@ from __future__ import annotations
 from surge_platform.db import SqlUnitOfWork
 
 from surge_billing.adapters.accounts import CreditRepository, PaymentRepository
+from surge_billing.adapters.credit_notes_repository import CreditNoteRepository
+from surge_billing.adapters.finance_repository import FinanceRepository
 from surge_billing.adapters.repository import InvoiceRepository
 
 __all__ = ["BillingUnitOfWork"]
@@ -14,8 +16,12 @@ class BillingUnitOfWork(SqlUnitOfWork):
     invoices: InvoiceRepository
     payments: PaymentRepository
     credit: CreditRepository
+    credit_notes: CreditNoteRepository
+    ledger: FinanceRepository
 
     async def _open(self) -> None:
         self.invoices = InvoiceRepository(self.connection)
         self.payments = PaymentRepository(self.connection)
         self.credit = CreditRepository(self.connection)
+        self.credit_notes = CreditNoteRepository(self.connection)
+        self.ledger = FinanceRepository(self.connection)

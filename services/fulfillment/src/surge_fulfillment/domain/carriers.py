@@ -51,8 +51,14 @@ def choose_carrier(
     warehouse: str,
     warehouse_regions: Mapping[str, str],
     weight_grams: int,
+    preferred: str = "",
 ) -> str:
-    """The carrier of the first matching rule; `NoCarrier` if the table has no catch-all."""
+    """The carrier of the first matching rule; `NoCarrier` if the table has no catch-all.
+
+    `preferred` (an order rule's CHOOSE_CARRIER) wins when the table knows that carrier.
+    """
+    if preferred and any(rule.carrier == preferred for rule in rules):
+        return preferred
     origin = warehouse_regions.get(warehouse)
     for rule in sorted(rules, key=lambda r: r.priority):
         if rule.matches(destination, origin, weight_grams):

@@ -65,7 +65,9 @@ async def create_shipments(
     if reason is None and address is not None:
         plan = planning.parcels(items)
         try:
-            carriers = await _choose_carriers(uow, carrier_book, plan, address.province)
+            carriers = await _choose_carriers(
+                uow, carrier_book, plan, address.province, cmd.carrier
+            )
         except NoCarrier as exc:
             reason = exc.message
 
@@ -114,7 +116,11 @@ async def create_shipments(
 
 
 async def _choose_carriers(
-    uow: FulfillmentUnitOfWork, book: CarrierBook, plan: list[planning.Parcel], destination: str
+    uow: FulfillmentUnitOfWork,
+    book: CarrierBook,
+    plan: list[planning.Parcel],
+    destination: str,
+    preferred: str = "",
 ) -> dict[str, str]:
     """Carrier per warehouse, by the rules in the database (`NoCarrier` if none matches)."""
     tables = await book.tables(uow)
@@ -125,6 +131,7 @@ async def _choose_carriers(
             warehouse=parcel.warehouse,
             warehouse_regions=tables.warehouse_regions,
             weight_grams=parcel.weight_grams,
+            preferred=preferred,
         )
         for parcel in plan
     }

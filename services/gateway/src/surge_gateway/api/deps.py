@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
 
 from surge_gateway.admission import AdmissionController
 from surge_gateway.auth import Authenticator, Principal
 from surge_gateway.config import GatewaySettings
 from surge_gateway.downstream import Downstream
-from surge_gateway.idempotency import Idempotency
+from surge_gateway.idempotency import Idempotency, StoredResponse, fingerprint
 from surge_gateway.intake import Placer
 from surge_gateway.problems import ProblemError
 
@@ -23,6 +24,7 @@ __all__ = [
     "OrderPlacer",
     "Settings",
     "ensure_visible",
+    "run_once",
 ]
 
 
@@ -57,3 +59,17 @@ def ensure_visible(principal: Principal, customer_id: str, what: str = "Order") 
     """Customers see only their own things; anything else is 'not found', never 'forbidden'."""
     if principal.sees_only_own and customer_id != principal.subject:
         raise ProblemError(404, f"{what} not found.")
+
+
+async def run_once(
+    request: Request,
+    principal: Principal,
+    key: str,
+    idempotency: Idempotency,
+    produce: Callable[[], Awaitable[StoredResponse]],
+) -> Response:
+    """Run `produce` once per caller, Idempotency-Key and request; a retry replays its response."""
+    raw = await request.body()
+    return await idempotency.run(
+        principal.rate_key, key, fingerprint("POST", request.url.path, raw), produce
+    )

@@ -9,9 +9,9 @@ from surge.common.v1 import common_pb2
 from surge.inventory.v1 import inventory_pb2
 
 from surge_gateway import convert, schemas
-from surge_gateway.api.deps import Downstreams, IdempotencyKey, Idempotent
+from surge_gateway.api.deps import Downstreams, IdempotencyKey, Idempotent, run_once
 from surge_gateway.auth import CurrentUser, Operator, Staff
-from surge_gateway.idempotency import StoredResponse, fingerprint
+from surge_gateway.idempotency import StoredResponse
 
 router = APIRouter(prefix="/v1", tags=["inventory"])
 
@@ -74,8 +74,6 @@ async def adjust_stock(
     idempotency: Idempotent,
     down: Downstreams,
 ) -> Response:
-    raw = await request.body()
-
     async def produce() -> StoredResponse:
         reply = await down.inventory.AdjustStock(
             inventory_pb2.AdjustStockRequest(
@@ -89,9 +87,7 @@ async def adjust_stock(
         )
         return StoredResponse(200, convert.stock_public(reply.stock).model_dump_json().encode())
 
-    return await idempotency.run(
-        principal.rate_key, key, fingerprint("POST", request.url.path, raw), produce
-    )
+    return await run_once(request, principal, key, idempotency, produce)
 
 
 @router.get("/warehouses", response_model=schemas.WarehouseList, summary="All warehouses")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import time
@@ -26,6 +27,7 @@ from surge_gateway.api.deps import (
     OrderPlacer,
     Settings,
     ensure_visible,
+    run_once,
 )
 from surge_gateway.auth import (
     Canceller,
@@ -36,7 +38,8 @@ from surge_gateway.auth import (
     Purchaser,
 )
 from surge_gateway.downstream import Downstream
-from surge_gateway.idempotency import StoredResponse, fingerprint
+from surge_gateway.idempotency import StoredResponse
+from surge_gateway.order_events import OrderEvents
 from surge_gateway.problems import FieldError, ProblemError
 from surge_gateway.schemas import PRINTABLE
 
@@ -92,7 +95,6 @@ async def place_order(
 ) -> Response:
     customer_id = _customer_id(principal, body)
     admission.precheck()
-    raw = await request.body()
     # One key per intended order: a retry with another Idempotency-Key but the same external id
     # still reaches the same order (the order service is idempotent on client_order_id).
     client_order_id = (
@@ -108,9 +110,7 @@ async def place_order(
             {"Location": public.links["self"]},
         )
 
-    return await idempotency.run(
-        principal.rate_key, key, fingerprint("POST", request.url.path, raw), produce
-    )
+    return await run_once(request, principal, key, idempotency, produce)
 
 
 @router.get("", response_model=schemas.OrderPage, summary="List orders, newest first")
@@ -207,8 +207,6 @@ async def record_payment(
     idempotency: Idempotent,
     down: Downstreams,
 ) -> Response:
-    raw = await request.body()
-
     async def produce() -> StoredResponse:
         await fetch_order(down, order_id, principal)
         reply = await down.orders.RecordPayment(
@@ -224,9 +222,7 @@ async def record_payment(
         )
         return StoredResponse(200, convert.order_public(reply.order).model_dump_json().encode())
 
-    return await idempotency.run(
-        principal.rate_key, key, fingerprint("POST", request.url.path, raw), produce
-    )
+    return await run_once(request, principal, key, idempotency, produce)
 
 
 @router.post(
@@ -263,27 +259,42 @@ async def order_events(
     header = request.headers.get("last-event-id", "")
     sent = last_event_id if last_event_id is not None else int(header) if header.isdigit() else 0
 
+    events: OrderEvents = request.app.state.order_events
+
     async def stream() -> AsyncIterator[str]:
         nonlocal sent
         order = first
         deadline = time.monotonic() + settings.sse_max_seconds
-        while True:
-            history = [c for c in order.history if c.to_status]
-            for index in range(sent, len(history)):
-                change = convert.status_change(history[index])
-                data = json.dumps(change.model_dump(mode="json"))
-                yield f"id: {index + 1}\nevent: status\ndata: {data}\n\n"
-            sent = max(sent, len(history))
-            status = convert.enum_name(order_pb2.OrderStatus, order.status, "ORDER_STATUS_")
-            if status in TERMINAL or time.monotonic() > deadline:
-                return
-            if await request.is_disconnected():
-                return
-            await asyncio.sleep(settings.sse_poll_seconds)
-            reply = await down.orders.GetOrder(
-                order_pb2.GetOrderRequest(order_id=order_id), timeout=down.timeout
-            )
-            order = reply.order
+        # Pushed changes (NATS) wake the loop; polling is the fallback (docs/runbook.md).
+        async with events.watch(order_id) as changed:
+            # A change between the first read and the subscription: read once more at once.
+            read_now = events.active
+            while True:
+                history = [c for c in order.history if c.to_status]
+                for index in range(sent, len(history)):
+                    change = convert.status_change(history[index])
+                    data = json.dumps(change.model_dump(mode="json"))
+                    yield f"id: {index + 1}\nevent: status\ndata: {data}\n\n"
+                sent = max(sent, len(history))
+                status = convert.enum_name(order_pb2.OrderStatus, order.status, "ORDER_STATUS_")
+                if status in TERMINAL or time.monotonic() > deadline:
+                    return
+                if await request.is_disconnected():
+                    return
+                if not read_now:
+                    wait = (
+                        settings.sse_fallback_poll_seconds
+                        if events.active
+                        else settings.sse_poll_seconds
+                    )
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(changed.wait(), wait)
+                read_now = False
+                changed.clear()
+                reply = await down.orders.GetOrder(
+                    order_pb2.GetOrderRequest(order_id=order_id), timeout=down.timeout
+                )
+                order = reply.order
 
     return StreamingResponse(
         stream(),

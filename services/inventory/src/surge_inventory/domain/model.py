@@ -136,16 +136,20 @@ def merge_lines(lines: Iterable[tuple[str, int]]) -> dict[str, int]:
 
 
 def allocate(
-    wanted: Mapping[str, int], region: str, levels: Iterable[Level]
+    wanted: Mapping[str, int], region: str, levels: Iterable[Level], preferred: str = ""
 ) -> Allocated | Shortage:
-    """Choose where every wanted unit comes from, or name the SKUs that fall short."""
+    """Choose where every wanted unit comes from, or name the SKUs that fall short.
+
+    `preferred` (an order rule's ROUTE_WAREHOUSE) serves each line it can hold whole; the
+    others are allocated as usual.
+    """
     by_sku: dict[str, list[Level]] = {}
     for level in levels:
         by_sku.setdefault(level.sku, []).append(level)
     allocations: list[Allocation] = []
     short: list[str] = []
     for sku, quantity in wanted.items():
-        picked = _allocate_line(sku, quantity, region, by_sku.get(sku, []))
+        picked = _allocate_line(sku, quantity, region, by_sku.get(sku, []), preferred)
         if picked is None:
             short.append(sku)
         else:
@@ -156,8 +160,10 @@ def allocate(
 
 
 def _allocate_line(
-    sku: str, quantity: int, region: str, levels: Sequence[Level]
+    sku: str, quantity: int, region: str, levels: Sequence[Level], preferred: str = ""
 ) -> list[Allocation] | None:
+    if preferred and any(lv.warehouse == preferred and lv.available >= quantity for lv in levels):
+        return [Allocation(sku, preferred, quantity)]
     candidates = [level for level in levels if level.available > 0]
     if sum(level.available for level in candidates) < quantity:
         return None

@@ -96,7 +96,7 @@ async def reserve_stock(
     regions = {level.warehouse: level.region for level in levels}
     reservation_id = new_id()
     for _ in range(deps.settings.reserve_max_attempts):
-        plan = model.allocate(wanted, cmd.region, levels)
+        plan = model.allocate(wanted, cmd.region, levels, cmd.preferred_warehouse)
         if isinstance(plan, model.Shortage):
             await _reject(uow, deps, cmd, "insufficient stock", plan.skus)
             return

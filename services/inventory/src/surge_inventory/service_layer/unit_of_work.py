@@ -13,6 +13,7 @@ from surge_inventory.adapters.repository import (
     ReservationRepository,
     StockRepository,
 )
+from surge_inventory.adapters.returns_repository import ReturnRestockRepository
 
 __all__ = ["InventoryReader", "InventoryUnitOfWork"]
 
@@ -21,11 +22,13 @@ class InventoryUnitOfWork(SqlUnitOfWork):
     catalog: CatalogRepository
     stock: StockRepository
     reservations: ReservationRepository
+    returns: ReturnRestockRepository
 
     async def _open(self) -> None:
         self.catalog = CatalogRepository(self.connection)
         self.stock = StockRepository(self.connection)
         self.reservations = ReservationRepository(self.connection)
+        self.returns = ReturnRestockRepository(self.connection)
 
 
 class InventoryReader:

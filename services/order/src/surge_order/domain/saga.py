@@ -25,6 +25,7 @@ __all__ = [
 class SagaState(StrEnum):
     RUNNING = "running"
     AWAITING_PAYMENT = "awaiting_payment"
+    AWAITING_REVIEW = "awaiting_review"  # stock reserved; an operator approves or rejects
     COMPLETED = "completed"
     COMPENSATING = "compensating"
     COMPENSATED = "compensated"

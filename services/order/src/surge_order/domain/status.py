@@ -30,12 +30,19 @@ class OrderStatus(StrEnum):
 S = OrderStatus
 
 # Statuses an order may be created in.
-INITIAL: frozenset[OrderStatus] = frozenset({S.RESERVING, S.PENDING_REVIEW})
+# A held order reserves first, then waits in pending_review (its stock cannot be sold twice).
+INITIAL: frozenset[OrderStatus] = frozenset({S.RESERVING})
 
 # status -> {next status: what causes it}; the cause labels the arrow in the diagram.
 TRANSITIONS: dict[OrderStatus, dict[OrderStatus, str]] = {
-    S.PENDING_REVIEW: {S.RESERVING: "review approved", S.CANCELLED: "review rejected"},
+    S.PENDING_REVIEW: {
+        S.PENDING_PAYMENT: "review approved, prepaid",
+        S.PAID: "review approved, paid",
+        S.RESERVING: "review approved",
+        S.CANCELLED: "review rejected / cancel",
+    },
     S.RESERVING: {
+        S.PENDING_REVIEW: "stock reserved, held for review",
         S.PENDING_PAYMENT: "stock reserved, prepaid",
         S.PAID: "payment before reservation",
         S.AWAITING_SHIPMENT: "shipments created, invoice issued",
@@ -47,17 +54,22 @@ TRANSITIONS: dict[OrderStatus, dict[OrderStatus, str]] = {
         S.CLOSED: "closed unpaid",
     },
     S.PAID: {
+        S.PENDING_REVIEW: "stock reserved, held for review",
         S.AWAITING_SHIPMENT: "shipments created, invoice issued",
         S.CANCELLED: "step failed / cancel",
     },
     S.AWAITING_SHIPMENT: {S.SHIPPED: "first shipment dispatched", S.CANCELLED: "cancel"},
-    S.SHIPPED: {S.DELIVERED: "every shipment delivered"},
+    S.SHIPPED: {
+        S.DELIVERED: "every shipment delivered",
+        S.REFUND_REQUESTED: "refund asked (lost or missing)",
+    },
     S.DELIVERED: {S.COMPLETED: "delivered", S.REFUND_REQUESTED: "refund asked"},
     S.COMPLETED: {S.REFUND_REQUESTED: "refund asked"},
     S.REFUND_REQUESTED: {
         S.PARTIALLY_REFUNDED: "part refunded",
         S.REFUNDED: "all refunded",
         S.COMPLETED: "refund declined",
+        S.SHIPPED: "refund declined, still in transit",
     },
     S.PARTIALLY_REFUNDED: {S.REFUND_REQUESTED: "refund asked", S.REFUNDED: "all refunded"},
     S.CANCELLED: {},

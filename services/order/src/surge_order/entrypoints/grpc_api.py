@@ -19,6 +19,7 @@ from surge_order.entrypoints import sagas
 from surge_order.entrypoints.mapping import list_query, order_to_pb, place_command, view_to_pb
 from surge_order.service_layer import handlers
 from surge_order.service_layer.ports import Catalog, CatalogUnavailable
+from surge_order.service_layer.rules import Screening
 from surge_order.service_layer.saga import Orchestrator
 
 __all__ = ["OrderServicer"]
@@ -36,11 +37,13 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         catalog: Catalog,
         orchestrator: Orchestrator,
         topology: Topology,
+        screening: Screening | None = None,
     ) -> None:
         self._uows = uows
         self._catalog = catalog
         self._orchestrator = orchestrator
         self._topology = topology
+        self._screening = screening
 
     async def PlaceOrder(  # noqa: N802 - gRPC method name
         self, request: order_pb2.PlaceOrderRequest, context: Context
@@ -48,7 +51,11 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         view, created = await _unavailable_on_catalog_failure(
             context,
             lambda: handlers.place_order(
-                place_command(request), self._uows, self._catalog, self._orchestrator
+                place_command(request),
+                self._uows,
+                self._catalog,
+                self._orchestrator,
+                self._screening,
             ),
         )
         return order_pb2.PlaceOrderResponse(order=view_to_pb(view), created=created)

@@ -12,6 +12,7 @@ from surge_order.domain import commands
 from surge_order.domain.model import Order
 from surge_order.domain.order import Address, Customer, LineRequest, PaymentTerms
 from surge_order.domain.status import OrderStatus
+from surge_order.entrypoints.promotions_api import line_pricing_to_pb
 from surge_order.service_layer.handlers import OrderView
 
 __all__ = ["list_query", "order_to_pb", "place_command", "status_from_pb", "view_to_pb"]
@@ -155,4 +156,5 @@ def view_to_pb(view: OrderView) -> order_pb2.Order:
         )
         for h in view.history
     )
+    message.line_pricing.extend(line_pricing_to_pb(view.pricing, view.order.currency))
     return message

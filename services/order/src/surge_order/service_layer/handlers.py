@@ -27,12 +27,14 @@ from surge_order.domain.order import (
     PaymentTerms,
     catalog_violations,
     normalise_phone,
-    price,
     request_violations,
 )
+from surge_order.domain.pricing import LinePricing
 from surge_order.domain.saga import SagaState
 from surge_order.domain.status import OrderStatus
+from surge_order.service_layer import promotions
 from surge_order.service_layer.ports import Catalog
+from surge_order.service_layer.rules import Screening
 from surge_order.service_layer.saga import Orchestrator
 from surge_order.service_layer.unit_of_work import OrderUnitOfWork
 
@@ -60,6 +62,7 @@ class OrderView:
     saga: Saga | None
     steps: list[StepRecord]
     history: list[HistoryRecord]
+    pricing: tuple[LinePricing, ...] = ()  # per line: list price, discounts, final amount
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,11 @@ class OrderPage:
 
 
 async def place_order(
-    cmd: commands.PlaceOrder, uows: UowFactory, catalog: Catalog, orchestrator: Orchestrator
+    cmd: commands.PlaceOrder,
+    uows: UowFactory,
+    catalog: Catalog,
+    orchestrator: Orchestrator,
+    screening: Screening | None = None,
 ) -> tuple[OrderView, bool]:
     """Validate, price from the catalog and insert the order with its saga; idempotent."""
     problems = request_violations(
@@ -93,8 +100,16 @@ async def place_order(
         if existing is not None:
             return await get_order(existing, uows), False
         raise errors.InvalidArgument("the order is not valid", problems)
-    pricing = price(cmd.lines, items)
     now = datetime.now(UTC)
+    try:
+        placement = await promotions.quote(cmd, items, catalog, uows, now)
+    except errors.InvalidArgument:
+        # A repeat of an order whose coupon or purchase limit it used up itself.
+        existing = await _find(uows, cmd.channel, cmd.client_order_id, external_id)
+        if existing is not None:
+            return await get_order(existing, uows), False
+        raise
+    pricing = placement.quote.pricing
     assert cmd.payment_terms is not None
     order = Order(
         id=new_id(),
@@ -117,16 +132,23 @@ async def place_order(
         created_at=now,
         updated_at=now,
         tags=cmd.tags,
-        coupon_code=cmd.coupon_code,
+        coupon_code=placement.quote.coupon.code if placement.quote.coupon else "",
     )
     order.changes.append(StatusChange(None, OrderStatus.RESERVING, "order placed", now, 1))
     saga = Saga(
         id=new_id(), order_id=order.id, state=SagaState.RUNNING, started_at=now, updated_at=now
     )
     history = [HistoryRecord(None, OrderStatus.RESERVING.value, "order placed", now)]
+    if screening is not None:
+        await screening.ready()
     async with uows() as uow:
+        # The order rules (docs/rules.md) tag it, may hold it for review, and notify.
+        outcome = await screening.screen(uow, order, now) if screening else None
         created = await orchestrator.start(uow, order, saga, now)
         if created:
+            if screening is not None and outcome is not None:
+                await screening.record(uow, order, outcome, now)
+            await promotions.redeem(uow, order, placement)
             await uow.commit()
     if not created:  # placed before (or by a concurrent twin)
         existing = await _existing(uows, cmd.channel, cmd.client_order_id, external_id)
@@ -135,7 +157,7 @@ async def place_order(
     assert saga.direction is not None
     step = StepRecord(saga.current_step.value, saga.direction.value, "started", 1, now, None, "")
     # What was just written, without reading it back.
-    return OrderView(order, saga, [step], history), True
+    return OrderView(order, saga, [step], history, placement.quote.breakdown), True
 
 
 async def _find(
@@ -252,7 +274,8 @@ async def get_order(order_id: str, uows: UowFactory) -> OrderView:
         order, saga = found
         steps = await uow.orders.steps(saga.id) if saga else []
         history = await uow.orders.history(order.id)
-    return OrderView(order, saga, steps, history)
+        pricing = await promotions.breakdown(uow, order)
+    return OrderView(order, saga, steps, history, pricing)
 
 
 async def list_orders(query: commands.ListOrders, uows: UowFactory) -> OrderPage:

@@ -1,6 +1,8 @@
 """The order saga, in one place: what each reply does, compensation, deadlines and the sweeper.
 
-    PlaceOrder ─> inventory.reserve ─> StockReserved ─┬─ prepaid, unpaid: AWAITING_PAYMENT
+    PlaceOrder ─> inventory.reserve ─> StockReserved ─┬─ held by a rule: AWAITING_REVIEW
+                                                      │   (approve: as below; reject: cancel)
+                                                      ├─ prepaid, unpaid: AWAITING_PAYMENT
                                                       └─ else (or on payment):
     CommitReservation + fulfillment.create_shipment ─> ShipmentsCreated
     ─> billing.issue_invoice ─> InvoiceIssued ─> order awaiting_shipment, saga COMPLETED
@@ -36,6 +38,7 @@ from surge_platform.messaging import Topology
 from surge_order.adapters.metrics import OrderMetrics
 from surge_order.domain.model import Allocation, Order, Saga, TransitionNotAllowed
 from surge_order.domain.order import PaymentTerms
+from surge_order.domain.rules import REVIEW_TAG
 from surge_order.domain.saga import (
     FORWARD,
     Direction,
@@ -45,12 +48,15 @@ from surge_order.domain.saga import (
     compensation_plan,
 )
 from surge_order.domain.status import OrderStatus
+from surge_order.service_layer import promotions, returns_messages
 from surge_order.service_layer import saga_messages as messages
 from surge_order.service_layer.unit_of_work import OrderUnitOfWork
 
 __all__ = ["Orchestrator", "SagaPolicy"]
 
 _log = get_logger("surge.order.saga")
+# An order ending in these gives back its coupon use and purchase-limited units.
+_RELEASING = frozenset({OrderStatus.CANCELLED, OrderStatus.CLOSED})
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ class SagaPolicy:
     step_backoff_max_seconds: float = 120.0
     max_step_attempts: int = 5
     sweep_batch: int = 200
+    review_hold_seconds: int = 86400  # added to a held order's reservation TTL
 
 
 def _now() -> datetime:
@@ -113,8 +120,29 @@ class Orchestrator:
             # The step in flight finishes (reply or deadline) before compensation starts.
             saga.failure_reason = reason
             saga.updated_at = now
-        elif saga.state in (SagaState.AWAITING_PAYMENT, SagaState.COMPLETED):
+        elif saga.state in (
+            SagaState.AWAITING_PAYMENT,
+            SagaState.AWAITING_REVIEW,
+            SagaState.COMPLETED,
+        ):
             await self._compensate(uow, order, saga, reason, now, step=None, category="cancelled")
+
+    async def approve(self, uow: OrderUnitOfWork, order: Order, saga: Saga, now: datetime) -> None:
+        """An operator approved a held order: it goes on as if it had never been held."""
+        if saga.state is not SagaState.AWAITING_REVIEW:
+            raise errors.FailedPrecondition(
+                f"order {order.id} is {order.status}; it can be approved once its stock is "
+                "reserved and it waits in pending_review"
+            )
+        if order.payment_terms is PaymentTerms.PREPAID and not order.paid:
+            saga.state = SagaState.AWAITING_PAYMENT
+            saga.updated_at = now
+            self._change(uow, order, OrderStatus.PENDING_PAYMENT, "review approved", now)
+            return
+        saga.state = SagaState.RUNNING
+        to = OrderStatus.PAID if order.paid else OrderStatus.RESERVING
+        self._change(uow, order, to, "review approved", now)
+        await self._begin(uow, order, saga, Step.CREATE_SHIPMENT, Direction.FORWARD, now)
 
     async def retry(self, uow: OrderUnitOfWork, order: Order, saga: Saga, now: datetime) -> None:
         """Operator action: resume a parked compensation or resend a stalled step."""
@@ -145,7 +173,11 @@ class Orchestrator:
         every compensation is idempotent). A saga that is not running is simply cancelled.
         """
         if saga.state is not SagaState.RUNNING or saga.current_step is None:
-            if saga.state in (SagaState.AWAITING_PAYMENT, SagaState.COMPLETED):
+            if saga.state in (
+                SagaState.AWAITING_PAYMENT,
+                SagaState.AWAITING_REVIEW,
+                SagaState.COMPLETED,
+            ):
                 await self.cancel(uow, order, saga, reason, now)
                 return
             raise errors.FailedPrecondition(
@@ -177,6 +209,12 @@ class Orchestrator:
         if saga.failure_reason:  # cancelled while reserving
             await self._compensate(
                 uow, order, saga, saga.failure_reason, now, step=None, category="cancelled"
+            )
+        elif REVIEW_TAG in order.tags and await uow.rules.review_pending(order.id):
+            # Held by a rule: the stock stays reserved while an operator decides.
+            saga.state = SagaState.AWAITING_REVIEW
+            self._change(
+                uow, order, OrderStatus.PENDING_REVIEW, "stock reserved, held for review", now
             )
         elif order.payment_terms is PaymentTerms.PREPAID and not order.paid:
             saga.state = SagaState.AWAITING_PAYMENT
@@ -315,6 +353,14 @@ class Orchestrator:
             saga.updated_at = now
             self._metrics_compensation(uow, Step.RESERVE, "expired")
             self._change(uow, order, OrderStatus.CANCELLED, "payment timeout", now)
+        elif saga.state is SagaState.AWAITING_REVIEW:
+            reason = "review not decided before the reservation expired"
+            saga.state = SagaState.COMPENSATED
+            saga.failure_reason = reason
+            saga.updated_at = now
+            self._metrics_compensation(uow, Step.RESERVE, "expired")
+            self._change(uow, order, OrderStatus.CANCELLED, reason, now)
+            self._refund_if_paid(uow, order, reason)
         elif saga.state is SagaState.RUNNING and not saga.failure_reason:
             await self.cancel(uow, order, saga, "reservation expired", now)
         else:
@@ -533,6 +579,16 @@ class Orchestrator:
         saga.state = SagaState.COMPENSATED
         if order.status is not OrderStatus.CANCELLED:
             self._change(uow, order, OrderStatus.CANCELLED, saga.failure_reason, now)
+        self._refund_if_paid(uow, order, saga.failure_reason)
+
+    def _refund_if_paid(self, uow: OrderUnitOfWork, order: Order, reason: str) -> None:
+        """Cancellation after payment refunds in full (billing is idempotent on the order); sent
+        once compensation is done, so the invoice is already void and only the payment is left."""
+        if order.paid or order.payment_terms is not PaymentTerms.PREPAID:
+            # On account, finance records payments in billing directly: the order does not know
+            # them, so billing refunds whatever it holds as paid (possibly nothing).
+            command = returns_messages.refund_cancelled_order(order, reason or "order cancelled")
+            uow.outbox.add(self._topology.subject_for(command), command)
 
     def _metrics_compensation(self, uow: OrderUnitOfWork, step: Step, category: str) -> None:
         uow.after_commit(self._metrics.compensations.labels(step.value, category).inc)
@@ -558,6 +614,8 @@ class Orchestrator:
 
     async def save(self, uow: OrderUnitOfWork, order: Order, saga: Saga) -> None:
         """Announce the order's status changes and write the order and saga (no commit)."""
+        if any(c.to_status in _RELEASING for c in order.changes):
+            await promotions.release(uow, order.id, order.updated_at)
         self._announce(uow, order)
         await uow.orders.save(order, saga)
 
@@ -575,5 +633,7 @@ class Orchestrator:
             if order.payment_terms is PaymentTerms.PREPAID and not order.paid
             else self._policy.reservation_ttl_seconds
         )
+        if REVIEW_TAG in order.tags:
+            ttl += self._policy.review_hold_seconds
         for command in messages.step_commands(saga.current_step, order, saga, ttl):
             uow.outbox.add(self._topology.subject_for(command), command)

@@ -6,6 +6,7 @@ Pure: no I/O, so resending a step (the sweeper, an operator retry) builds the sa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -16,6 +17,7 @@ from surge.inventory.v1 import inventory_pb2
 from surge.order.v1 import order_pb2
 
 from surge_order.domain.model import Order, Saga, StatusChange
+from surge_order.domain.rules import CARRIER_TAG, WAREHOUSE_TAG, routed
 from surge_order.domain.saga import Step
 from surge_order.domain.status import OrderStatus
 
@@ -36,6 +38,7 @@ def step_commands(step: Step, order: Order, saga: Saga, ttl_seconds: int) -> lis
                     for ln in order.lines
                 ],
                 ttl_seconds=ttl_seconds,
+                preferred_warehouse=routed(order.tags, WAREHOUSE_TAG),
             )
         ]
     if step is Step.CREATE_SHIPMENT:
@@ -56,6 +59,7 @@ def step_commands(step: Step, order: Order, saga: Saga, ttl_seconds: int) -> lis
                     )
                     for a in saga.allocations
                 ],
+                carrier=routed(order.tags, CARRIER_TAG),
             ),
         ]
     if step is Step.ISSUE_INVOICE:
@@ -94,7 +98,17 @@ def status_changed(order: Order, change: StatusChange) -> order_pb2.OrderStatusC
         reason=change.reason,
         occurred_at=occurred,
         version=change.version,
+        # For billing's order ledger (reconciliation, issue 6).
+        total=_money(order.total_minor, order.currency),
+        payment_terms=f"PAYMENT_TERMS_{order.payment_terms.value.upper()}",
+        placed_at=_timestamp(order.created_at),
     )
+
+
+def _timestamp(at: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(at)
+    return stamp
 
 
 def _money(amount_minor: int, currency: str) -> common_pb2.Money:

@@ -137,16 +137,18 @@ class ShipmentItem(_message.Message):
     def __init__(self, sku: _Optional[str] = ..., warehouse: _Optional[str] = ..., quantity: _Optional[int] = ..., weight_grams: _Optional[int] = ...) -> None: ...
 
 class CreateShipmentsCommand(_message.Message):
-    __slots__ = ("saga_id", "order_id", "address", "items")
+    __slots__ = ("saga_id", "order_id", "address", "items", "carrier")
     SAGA_ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
+    CARRIER_FIELD_NUMBER: _ClassVar[int]
     saga_id: str
     order_id: str
     address: _common_pb2.Address
     items: _containers.RepeatedCompositeFieldContainer[ShipmentItem]
-    def __init__(self, saga_id: _Optional[str] = ..., order_id: _Optional[str] = ..., address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ..., items: _Optional[_Iterable[_Union[ShipmentItem, _Mapping]]] = ...) -> None: ...
+    carrier: str
+    def __init__(self, saga_id: _Optional[str] = ..., order_id: _Optional[str] = ..., address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ..., items: _Optional[_Iterable[_Union[ShipmentItem, _Mapping]]] = ..., carrier: _Optional[str] = ...) -> None: ...
 
 class ShipmentsCreated(_message.Message):
     __slots__ = ("saga_id", "order_id", "shipments")

@@ -221,18 +221,20 @@ class ReserveLine(_message.Message):
     def __init__(self, sku: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
 
 class ReserveStockCommand(_message.Message):
-    __slots__ = ("saga_id", "order_id", "region", "lines", "ttl_seconds")
+    __slots__ = ("saga_id", "order_id", "region", "lines", "ttl_seconds", "preferred_warehouse")
     SAGA_ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
     TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    PREFERRED_WAREHOUSE_FIELD_NUMBER: _ClassVar[int]
     saga_id: str
     order_id: str
     region: str
     lines: _containers.RepeatedCompositeFieldContainer[ReserveLine]
     ttl_seconds: int
-    def __init__(self, saga_id: _Optional[str] = ..., order_id: _Optional[str] = ..., region: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[ReserveLine, _Mapping]]] = ..., ttl_seconds: _Optional[int] = ...) -> None: ...
+    preferred_warehouse: str
+    def __init__(self, saga_id: _Optional[str] = ..., order_id: _Optional[str] = ..., region: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[ReserveLine, _Mapping]]] = ..., ttl_seconds: _Optional[int] = ..., preferred_warehouse: _Optional[str] = ...) -> None: ...
 
 class StockReserved(_message.Message):
     __slots__ = ("saga_id", "order_id", "reservation_id", "allocations", "expires_at")

@@ -24,73 +24,74 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from surge.common.v1 import common_pb2 as surge_dot_common_dot_v1_dot_common__pb2
+from surge.order.v1 import promotions_pb2 as surge_dot_order_dot_v1_dot_promotions__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1asurge/order/v1/order.proto\x12\x0esurge.order.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1csurge/common/v1/common.proto\"/\n\x0ePlaceOrderLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\"\xbf\x01\n\tOrderLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x05\x12*\n\nunit_price\x18\x04 \x01(\x0b\x32\x16.surge.common.v1.Money\x12-\n\rline_discount\x18\x05 \x01(\x0b\x32\x16.surge.common.v1.Money\x12*\n\nline_total\x18\x06 \x01(\x0b\x32\x16.surge.common.v1.Money\"\x85\x02\n\x08SagaStep\x12\x0c\n\x04step\x18\x01 \x01(\t\x12\x30\n\tdirection\x18\x02 \x01(\x0e\x32\x1d.surge.order.v1.SagaDirection\x12.\n\x06status\x18\x03 \x01(\x0e\x32\x1e.surge.order.v1.SagaStepStatus\x12\x10\n\x08\x61ttempts\x18\x04 \x01(\x05\x12.\n\nstarted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x66\x61ilure_reason\x18\x07 \x01(\t\"\xdb\x01\n\x04Saga\x12\n\n\x02id\x18\x01 \x01(\t\x12(\n\x05state\x18\x02 \x01(\x0e\x32\x19.surge.order.v1.SagaState\x12\x14\n\x0c\x63urrent_step\x18\x03 \x01(\t\x12\'\n\x05steps\x18\x04 \x03(\x0b\x32\x18.surge.order.v1.SagaStep\x12.\n\nstarted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa8\x01\n\x0cStatusChange\x12\x30\n\x0b\x66rom_status\x18\x01 \x01(\x0e\x32\x1b.surge.order.v1.OrderStatus\x12.\n\tto_status\x18\x02 \x01(\x0e\x32\x1b.surge.order.v1.OrderStatus\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12&\n\x02\x61t\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbf\x05\n\x05Order\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0f\x63lient_order_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x04 \x01(\t\x12+\n\x08\x63ustomer\x18\x05 \x01(\x0b\x32\x19.surge.common.v1.Customer\x12\x32\n\x10shipping_address\x18\x06 \x01(\x0b\x32\x18.surge.common.v1.Address\x12(\n\x05lines\x18\x07 \x03(\x0b\x32\x19.surge.order.v1.OrderLine\x12(\n\x08subtotal\x18\x08 \x01(\x0b\x32\x16.surge.common.v1.Money\x12.\n\x0e\x64iscount_total\x18\t \x01(\x0b\x32\x16.surge.common.v1.Money\x12%\n\x05total\x18\n \x01(\x0b\x32\x16.surge.common.v1.Money\x12\x34\n\rpayment_terms\x18\x0b \x01(\x0e\x32\x1d.surge.common.v1.PaymentTerms\x12+\n\x06status\x18\x0c \x01(\x0e\x32\x1b.surge.order.v1.OrderStatus\x12\x0c\n\x04tags\x18\r \x03(\t\x12\x15\n\rcancel_reason\x18\x0e \x01(\t\x12.\n\ncreated_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07version\x18\x11 \x01(\x03\x12\"\n\x04saga\x18\x12 \x01(\x0b\x32\x14.surge.order.v1.Saga\x12-\n\x07history\x18\x13 \x03(\x0b\x32\x1c.surge.order.v1.StatusChange\x12\x13\n\x0b\x63oupon_code\x18\x14 \x01(\t\"\xbb\x02\n\x11PlaceOrderRequest\x12\x17\n\x0f\x63lient_order_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x03 \x01(\t\x12+\n\x08\x63ustomer\x18\x04 \x01(\x0b\x32\x19.surge.common.v1.Customer\x12\x32\n\x10shipping_address\x18\x05 \x01(\x0b\x32\x18.surge.common.v1.Address\x12-\n\x05lines\x18\x06 \x03(\x0b\x32\x1e.surge.order.v1.PlaceOrderLine\x12\x34\n\rpayment_terms\x18\x07 \x01(\x0e\x32\x1d.surge.common.v1.PaymentTerms\x12\x13\n\x0b\x63oupon_code\x18\x08 \x01(\t\x12\x0c\n\x04tags\x18\t \x03(\t\"K\n\x12PlaceOrderResponse\x12$\n\x05order\x18\x01 \x01(\x0b\x32\x15.surge.order.v1.Order\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"#\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\"8\n\x10GetOrderResponse\x12$\n\x05order\x18\x01 \x01(\x0b\x32\x15.surge.order.v1.Order\"\xef\x01\n\x11ListOrdersRequest\x12+\n\x06status\x18\x01 \x01(\x0e\x32\x1b.surge.order.v1.OrderStatus\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x30\n\x0c\x63reated_from\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_to\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x06 \x01(\x05\x12\x12\n\npage_token\x18\x07 \x01(\t\"T\n\x12ListOrdersResponse\x12%\n\x06orders\x18\x01 \x03(\x0b\x32\x15.surge.order.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"E\n\x12\x43\x61ncelOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\";\n\x13\x43\x61ncelOrderResponse\x12$\n\x05order\x18\x01 \x01(\x0b\x32\x15.surge.order.v1.Order\"s\n\x14RecordPaymentRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12&\n\x06\x61mount\x18\x02 \x01(\x0b\x32\x16.surge.common.v1.Money\x12\x0e\n\x06method\x18\x03 \x01(\t\x12\x11\n\treference\x18\x04 \x01(\t\"=\n\x15RecordPaymentResponse\x12$\n\x05order\x18\x01 \x01(\x0b\x32\x15.surge.order.v1.Order\"3\n\x10RetrySagaRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\"9\n\x11RetrySagaResponse\x12$\n\x05order\x18\x01 \x01(\x0b\x32\x15.surge.order.v1.Order\"\x81\x03\n\x0bSagaSummary\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0f\n\x07saga_id\x18\x02 \x01(\t\x12(\n\x05state\x18\x03 \x01(\x0e\x32\x19.surge.order.v1.SagaState\x12\x14\n\x0c\x63urrent_step\x18\x04 \x01(\t\x12\x30\n\tdirection\x18\x05 \x01(\x0e\x32\x1d.surge.order.v1.SagaDirection\x12\x15\n\rstep_attempts\x18\x06 \x01(\x05\x12\x33\n\x0fstep_started_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rstep_deadline\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x66\x61ilure_reason\x18\t \x01(\t\x12\x31\n\x0corder_status\x18\n \x01(\x0e\x32\x1b.surge.order.v1.OrderStatus\x12\x13\n\x0b\x61ge_seconds\x18\x0b \x01(\x03\"m\n\x10ListSagasRequest\x12*\n\x06\x66ilter\x18\x01 \x01(\x0e\x32\x1a.surge.order.v1.SagaFilter\x12\x1a\n\x12older_than_seconds\x18\x02 \x01(\x05\x12\x11\n\tpage_size\x18\x03 \x01(\x05\"?\n\x11ListSagasResponse\x12*\n\x05sagas\x18\x01 \x03(\x0b\x32\x1b.surge.order.v1.SagaSummary\"H\n\x15\x43ompensateSagaRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\">\n\x16\x43ompensateSagaResponse\x12$\n\x05order\x18\x01 \x01(\x0b\x32\x15.surge.order.v1.Order\"\x80\x02\n\x12OrderStatusChanged\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x30\n\x0b\x66rom_status\x18\x04 \x01(\x0e\x32\x1b.surge.order.v1.OrderStatus\x12.\n\tto_status\x18\x05 \x01(\x0e\x32\x1b.surge.order.v1.OrderStatus\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12/\n\x0boccurred_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07version\x18\x08 \x01(\x03*\xaf\x03\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12 \n\x1cORDER_STATUS_PENDING_PAYMENT\x10\x01\x12\x15\n\x11ORDER_STATUS_PAID\x10\x02\x12\x1f\n\x1bORDER_STATUS_PENDING_REVIEW\x10\x03\x12\x1a\n\x16ORDER_STATUS_RESERVING\x10\x04\x12\"\n\x1eORDER_STATUS_AWAITING_SHIPMENT\x10\x05\x12\x18\n\x14ORDER_STATUS_SHIPPED\x10\x06\x12\x1a\n\x16ORDER_STATUS_DELIVERED\x10\x07\x12\x1a\n\x16ORDER_STATUS_COMPLETED\x10\x08\x12\x1a\n\x16ORDER_STATUS_CANCELLED\x10\t\x12\x17\n\x13ORDER_STATUS_CLOSED\x10\n\x12!\n\x1dORDER_STATUS_REFUND_REQUESTED\x10\x0b\x12#\n\x1fORDER_STATUS_PARTIALLY_REFUNDED\x10\x0c\x12\x19\n\x15ORDER_STATUS_REFUNDED\x10\r*\xd7\x01\n\tSagaState\x12\x1a\n\x16SAGA_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12SAGA_STATE_RUNNING\x10\x01\x12\x1f\n\x1bSAGA_STATE_AWAITING_PAYMENT\x10\x02\x12\x18\n\x14SAGA_STATE_COMPLETED\x10\x03\x12\x1b\n\x17SAGA_STATE_COMPENSATING\x10\x04\x12\x1a\n\x16SAGA_STATE_COMPENSATED\x10\x05\x12\"\n\x1eSAGA_STATE_COMPENSATION_FAILED\x10\x06*j\n\rSagaDirection\x12\x1e\n\x1aSAGA_DIRECTION_UNSPECIFIED\x10\x00\x12\x1a\n\x16SAGA_DIRECTION_FORWARD\x10\x01\x12\x1d\n\x19SAGA_DIRECTION_COMPENSATE\x10\x02*\x8d\x01\n\x0eSagaStepStatus\x12 \n\x1cSAGA_STEP_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18SAGA_STEP_STATUS_STARTED\x10\x01\x12\x1e\n\x1aSAGA_STEP_STATUS_SUCCEEDED\x10\x02\x12\x1b\n\x17SAGA_STEP_STATUS_FAILED\x10\x03*q\n\nSagaFilter\x12\x1b\n\x17SAGA_FILTER_UNSPECIFIED\x10\x00\x12\x16\n\x12SAGA_FILTER_PARKED\x10\x01\x12\x15\n\x11SAGA_FILTER_STUCK\x10\x02\x12\x17\n\x13SAGA_FILTER_RUNNING\x10\x03\x32\xc2\x05\n\x0cOrderService\x12S\n\nPlaceOrder\x12!.surge.order.v1.PlaceOrderRequest\x1a\".surge.order.v1.PlaceOrderResponse\x12M\n\x08GetOrder\x12\x1f.surge.order.v1.GetOrderRequest\x1a .surge.order.v1.GetOrderResponse\x12S\n\nListOrders\x12!.surge.order.v1.ListOrdersRequest\x1a\".surge.order.v1.ListOrdersResponse\x12V\n\x0b\x43\x61ncelOrder\x12\".surge.order.v1.CancelOrderRequest\x1a#.surge.order.v1.CancelOrderResponse\x12\\\n\rRecordPayment\x12$.surge.order.v1.RecordPaymentRequest\x1a%.surge.order.v1.RecordPaymentResponse\x12P\n\tRetrySaga\x12 .surge.order.v1.RetrySagaRequest\x1a!.surge.order.v1.RetrySagaResponse\x12P\n\tListSagas\x12 .surge.order.v1.ListSagasRequest\x1a!.surge.order.v1.ListSagasResponse\x12_\n\x0e\x43ompensateSaga\x12%.surge.order.v1.CompensateSagaRequest\x1a&.surge.order.v1.CompensateSagaResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1asurge/order/v1/order.proto\x12\x0esurge.order.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1csurge/common/v1/common.proto\x1a\x1fsurge/order/v1/promotions.proto\"/\n\x0ePlaceOrderLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\"\xbf\x01\n\tOrderLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x05\x12*\n\nunit_price\x18\x04 \x01(\x0b\x32\x16.surge.common.v1.Money\x12-\n\rline_discount\x18\x05 \x01(\x0b\x32\x16.surge.common.v1.Money\x12*\n\nline_total\x18\x06 \x01(\x0b\x32\x16.surge.common.v1.Money\"\x85\x02\n\x08SagaStep\x12\x0c\n\x04step\x18\x01 \x01(\t\x12\x30\n\tdirection\x18\x02 \x01(\x0e\x32\x1d.surge.order.v1.SagaDirection\x12.\n\x06status\x18\x03 \x01(\x0e\x32\x1e.surge.order.v1.SagaStepStatus\x12\x10\n\x08\x61ttempts\x18\x04 \x01(\x05\x12.\n\nstarted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x66\x61ilure_reason\x18\x07 \x01(\t\"\xdb\x01\n\x04Saga\x12\n\n\x02id\x18\x01 \x01(\t\x12(\n\x05state\x18\x02 \x01(\x0e\x32\x19.surge.order.v1.SagaState\x12\x14\n\x0c\x63urrent_step\x18\x03 \x01(\t\x12\'\n\x05steps\x18\x04 \x03(\x0b\x32\x18.surge.order.v1.SagaStep\x12.\n\nstarted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa8\x01\n\x0cStatusChange\x12\x30\n\x0b\x66rom_status\x18\x01 \x01(\x0e\x32\x1b.surge.order.v1.OrderStatus\x12.\n\tto_status\x18\x02 \x01(\x0e\x32\x1b.surge.order.v1.OrderStatus\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12&\n\x02\x61t\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf7\x05\n\x05Order\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0f\x63lient_order_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x04 \x01(\t\x12+\n\x08\x63ustomer\x18\x05 \x01(\x0b\x32\x19.surge.common.v1.Customer\x12\x32\n\x10shipping_address\x18\x06 \x01(\x0b\x32\x18.surge.common.v1.Address\x12(\n\x05lines\x18\x07 \x03(\x0b\x32\x19.surge.order.v1.OrderLine\x12(\n\x08subtotal\x18\x08 \x01(\x0b\x32\x16.surge.common.v1.Money\x12.\n\x0e\x64iscount_total\x18\t \x01(\x0b\x32\x16.surge.common.v1.Money\x12%\n\x05total\x18\n \x01(\x0b\x32\x16.surge.common.v1.Money\x12\x34\n\rpayment_terms\x18\x0b \x01(\x0e\x32\x1d.surge.common.v1.PaymentTerms\x12+\n\x06status\x18\x0c \x01(\x0e\x32\x1b.surge.order.v1.OrderStatus\x12\x0c\n\x04tags\x18\r \x03(\t\x12\x15\n\rcancel_reason\x18\x0e \x01(\t\x12.\n\ncreated_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07version\x18\x11 \x01(\x03\x12\"\n\x04saga\x18\x12 \x01(\x0b\x32\x14.surge.order.v1.Saga\x12-\n\x07history\x18\x13 \x03(\x0b\x32\x1c.surge.order.v1.StatusChange\x12\x13\n\x0b\x63oupon_code\x18\x14 \x01(\t\x12\x36\n\x0cline_pricing\x18x \x03(\x0b\x32 .surge.order.v1.OrderLinePricing\"\xbb\x02\n\x11PlaceOrderRequest\x12\x17\n\x0f\x63lient_order_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x03 \x01(\t\x12+\n\x08\x63ustomer\x18\x04 \x01(\x0b\x32\x19.surge.common.v1.Customer\x12\x32\n\x10shipping_address\x18\x05 \x01(\x0b\x32\x18.surge.common.v1.Address\x12-\n\x05lines\x18\x06 \x03(\x0b\x32\x1e.surge.order.v1.PlaceOrderLine\x12\x34\n\rpayment_terms\x18\x07 \x01(\x0e\x32\x1d.surge.common.v1.PaymentTerms\x12\x13\n\x0b\x63oupon_code\x18\x08 \x01(\t\x12\x0c\n\x04tags\x18\t \x03(\t\"K\n\x12PlaceOrderResponse\x12$\n\x05order\x18\x01 \x01(\x0b\x32\x15.surge.order.v1.Order\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"#\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\"8\n\x10GetOrderResponse\x12$\n\x05order\x18\x01 \x01(\x0b\x32\x15.surge.order.v1.Order\"\xef\x01\n\x11ListOrdersRequest\x12+\n\x06status\x18\x01 \x01(\x0e\x32\x1b.surge.order.v1.OrderStatus\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x30\n\x0c\x63reated_from\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_to\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x06 \x01(\x05\x12\x12\n\npage_token\x18\x07 \x01(\t\"T\n\x12ListOrdersResponse\x12%\n\x06orders\x18\x01 \x03(\x0b\x32\x15.surge.order.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"E\n\x12\x43\x61ncelOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\";\n\x13\x43\x61ncelOrderResponse\x12$\n\x05order\x18\x01 \x01(\x0b\x32\x15.surge.order.v1.Order\"s\n\x14RecordPaymentRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12&\n\x06\x61mount\x18\x02 \x01(\x0b\x32\x16.surge.common.v1.Money\x12\x0e\n\x06method\x18\x03 \x01(\t\x12\x11\n\treference\x18\x04 \x01(\t\"=\n\x15RecordPaymentResponse\x12$\n\x05order\x18\x01 \x01(\x0b\x32\x15.surge.order.v1.Order\"3\n\x10RetrySagaRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\"9\n\x11RetrySagaResponse\x12$\n\x05order\x18\x01 \x01(\x0b\x32\x15.surge.order.v1.Order\"\x81\x03\n\x0bSagaSummary\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x0f\n\x07saga_id\x18\x02 \x01(\t\x12(\n\x05state\x18\x03 \x01(\x0e\x32\x19.surge.order.v1.SagaState\x12\x14\n\x0c\x63urrent_step\x18\x04 \x01(\t\x12\x30\n\tdirection\x18\x05 \x01(\x0e\x32\x1d.surge.order.v1.SagaDirection\x12\x15\n\rstep_attempts\x18\x06 \x01(\x05\x12\x33\n\x0fstep_started_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rstep_deadline\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x66\x61ilure_reason\x18\t \x01(\t\x12\x31\n\x0corder_status\x18\n \x01(\x0e\x32\x1b.surge.order.v1.OrderStatus\x12\x13\n\x0b\x61ge_seconds\x18\x0b \x01(\x03\"m\n\x10ListSagasRequest\x12*\n\x06\x66ilter\x18\x01 \x01(\x0e\x32\x1a.surge.order.v1.SagaFilter\x12\x1a\n\x12older_than_seconds\x18\x02 \x01(\x05\x12\x11\n\tpage_size\x18\x03 \x01(\x05\"?\n\x11ListSagasResponse\x12*\n\x05sagas\x18\x01 \x03(\x0b\x32\x1b.surge.order.v1.SagaSummary\"H\n\x15\x43ompensateSagaRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\">\n\x16\x43ompensateSagaResponse\x12$\n\x05order\x18\x01 \x01(\x0b\x32\x15.surge.order.v1.Order\"\x8f\x03\n\x12OrderStatusChanged\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x30\n\x0b\x66rom_status\x18\x04 \x01(\x0e\x32\x1b.surge.order.v1.OrderStatus\x12.\n\tto_status\x18\x05 \x01(\x0e\x32\x1b.surge.order.v1.OrderStatus\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12/\n\x0boccurred_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07version\x18\x08 \x01(\x03\x12&\n\x05total\x18\xa0\x01 \x01(\x0b\x32\x16.surge.common.v1.Money\x12\x35\n\rpayment_terms\x18\xa1\x01 \x01(\x0e\x32\x1d.surge.common.v1.PaymentTerms\x12.\n\tplaced_at\x18\xa2\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\xaf\x03\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12 \n\x1cORDER_STATUS_PENDING_PAYMENT\x10\x01\x12\x15\n\x11ORDER_STATUS_PAID\x10\x02\x12\x1f\n\x1bORDER_STATUS_PENDING_REVIEW\x10\x03\x12\x1a\n\x16ORDER_STATUS_RESERVING\x10\x04\x12\"\n\x1eORDER_STATUS_AWAITING_SHIPMENT\x10\x05\x12\x18\n\x14ORDER_STATUS_SHIPPED\x10\x06\x12\x1a\n\x16ORDER_STATUS_DELIVERED\x10\x07\x12\x1a\n\x16ORDER_STATUS_COMPLETED\x10\x08\x12\x1a\n\x16ORDER_STATUS_CANCELLED\x10\t\x12\x17\n\x13ORDER_STATUS_CLOSED\x10\n\x12!\n\x1dORDER_STATUS_REFUND_REQUESTED\x10\x0b\x12#\n\x1fORDER_STATUS_PARTIALLY_REFUNDED\x10\x0c\x12\x19\n\x15ORDER_STATUS_REFUNDED\x10\r*\xf7\x01\n\tSagaState\x12\x1a\n\x16SAGA_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12SAGA_STATE_RUNNING\x10\x01\x12\x1f\n\x1bSAGA_STATE_AWAITING_PAYMENT\x10\x02\x12\x18\n\x14SAGA_STATE_COMPLETED\x10\x03\x12\x1b\n\x17SAGA_STATE_COMPENSATING\x10\x04\x12\x1a\n\x16SAGA_STATE_COMPENSATED\x10\x05\x12\"\n\x1eSAGA_STATE_COMPENSATION_FAILED\x10\x06\x12\x1e\n\x1aSAGA_STATE_AWAITING_REVIEW\x10\x64*j\n\rSagaDirection\x12\x1e\n\x1aSAGA_DIRECTION_UNSPECIFIED\x10\x00\x12\x1a\n\x16SAGA_DIRECTION_FORWARD\x10\x01\x12\x1d\n\x19SAGA_DIRECTION_COMPENSATE\x10\x02*\x8d\x01\n\x0eSagaStepStatus\x12 \n\x1cSAGA_STEP_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18SAGA_STEP_STATUS_STARTED\x10\x01\x12\x1e\n\x1aSAGA_STEP_STATUS_SUCCEEDED\x10\x02\x12\x1b\n\x17SAGA_STEP_STATUS_FAILED\x10\x03*q\n\nSagaFilter\x12\x1b\n\x17SAGA_FILTER_UNSPECIFIED\x10\x00\x12\x16\n\x12SAGA_FILTER_PARKED\x10\x01\x12\x15\n\x11SAGA_FILTER_STUCK\x10\x02\x12\x17\n\x13SAGA_FILTER_RUNNING\x10\x03\x32\xc2\x05\n\x0cOrderService\x12S\n\nPlaceOrder\x12!.surge.order.v1.PlaceOrderRequest\x1a\".surge.order.v1.PlaceOrderResponse\x12M\n\x08GetOrder\x12\x1f.surge.order.v1.GetOrderRequest\x1a .surge.order.v1.GetOrderResponse\x12S\n\nListOrders\x12!.surge.order.v1.ListOrdersRequest\x1a\".surge.order.v1.ListOrdersResponse\x12V\n\x0b\x43\x61ncelOrder\x12\".surge.order.v1.CancelOrderRequest\x1a#.surge.order.v1.CancelOrderResponse\x12\\\n\rRecordPayment\x12$.surge.order.v1.RecordPaymentRequest\x1a%.surge.order.v1.RecordPaymentResponse\x12P\n\tRetrySaga\x12 .surge.order.v1.RetrySagaRequest\x1a!.surge.order.v1.RetrySagaResponse\x12P\n\tListSagas\x12 .surge.order.v1.ListSagasRequest\x1a!.surge.order.v1.ListSagasResponse\x12_\n\x0e\x43ompensateSaga\x12%.surge.order.v1.CompensateSagaRequest\x1a&.surge.order.v1.CompensateSagaResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'surge.order.v1.order_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ORDERSTATUS']._serialized_start=3919
-  _globals['_ORDERSTATUS']._serialized_end=4350
-  _globals['_SAGASTATE']._serialized_start=4353
-  _globals['_SAGASTATE']._serialized_end=4568
-  _globals['_SAGADIRECTION']._serialized_start=4570
-  _globals['_SAGADIRECTION']._serialized_end=4676
-  _globals['_SAGASTEPSTATUS']._serialized_start=4679
-  _globals['_SAGASTEPSTATUS']._serialized_end=4820
-  _globals['_SAGAFILTER']._serialized_start=4822
-  _globals['_SAGAFILTER']._serialized_end=4935
-  _globals['_PLACEORDERLINE']._serialized_start=109
-  _globals['_PLACEORDERLINE']._serialized_end=156
-  _globals['_ORDERLINE']._serialized_start=159
-  _globals['_ORDERLINE']._serialized_end=350
-  _globals['_SAGASTEP']._serialized_start=353
-  _globals['_SAGASTEP']._serialized_end=614
-  _globals['_SAGA']._serialized_start=617
-  _globals['_SAGA']._serialized_end=836
-  _globals['_STATUSCHANGE']._serialized_start=839
-  _globals['_STATUSCHANGE']._serialized_end=1007
-  _globals['_ORDER']._serialized_start=1010
-  _globals['_ORDER']._serialized_end=1713
-  _globals['_PLACEORDERREQUEST']._serialized_start=1716
-  _globals['_PLACEORDERREQUEST']._serialized_end=2031
-  _globals['_PLACEORDERRESPONSE']._serialized_start=2033
-  _globals['_PLACEORDERRESPONSE']._serialized_end=2108
-  _globals['_GETORDERREQUEST']._serialized_start=2110
-  _globals['_GETORDERREQUEST']._serialized_end=2145
-  _globals['_GETORDERRESPONSE']._serialized_start=2147
-  _globals['_GETORDERRESPONSE']._serialized_end=2203
-  _globals['_LISTORDERSREQUEST']._serialized_start=2206
-  _globals['_LISTORDERSREQUEST']._serialized_end=2445
-  _globals['_LISTORDERSRESPONSE']._serialized_start=2447
-  _globals['_LISTORDERSRESPONSE']._serialized_end=2531
-  _globals['_CANCELORDERREQUEST']._serialized_start=2533
-  _globals['_CANCELORDERREQUEST']._serialized_end=2602
-  _globals['_CANCELORDERRESPONSE']._serialized_start=2604
-  _globals['_CANCELORDERRESPONSE']._serialized_end=2663
-  _globals['_RECORDPAYMENTREQUEST']._serialized_start=2665
-  _globals['_RECORDPAYMENTREQUEST']._serialized_end=2780
-  _globals['_RECORDPAYMENTRESPONSE']._serialized_start=2782
-  _globals['_RECORDPAYMENTRESPONSE']._serialized_end=2843
-  _globals['_RETRYSAGAREQUEST']._serialized_start=2845
-  _globals['_RETRYSAGAREQUEST']._serialized_end=2896
-  _globals['_RETRYSAGARESPONSE']._serialized_start=2898
-  _globals['_RETRYSAGARESPONSE']._serialized_end=2955
-  _globals['_SAGASUMMARY']._serialized_start=2958
-  _globals['_SAGASUMMARY']._serialized_end=3343
-  _globals['_LISTSAGASREQUEST']._serialized_start=3345
-  _globals['_LISTSAGASREQUEST']._serialized_end=3454
-  _globals['_LISTSAGASRESPONSE']._serialized_start=3456
-  _globals['_LISTSAGASRESPONSE']._serialized_end=3519
-  _globals['_COMPENSATESAGAREQUEST']._serialized_start=3521
-  _globals['_COMPENSATESAGAREQUEST']._serialized_end=3593
-  _globals['_COMPENSATESAGARESPONSE']._serialized_start=3595
-  _globals['_COMPENSATESAGARESPONSE']._serialized_end=3657
-  _globals['_ORDERSTATUSCHANGED']._serialized_start=3660
-  _globals['_ORDERSTATUSCHANGED']._serialized_end=3916
-  _globals['_ORDERSERVICE']._serialized_start=4938
-  _globals['_ORDERSERVICE']._serialized_end=5644
+  _globals['_ORDERSTATUS']._serialized_start=4151
+  _globals['_ORDERSTATUS']._serialized_end=4582
+  _globals['_SAGASTATE']._serialized_start=4585
+  _globals['_SAGASTATE']._serialized_end=4832
+  _globals['_SAGADIRECTION']._serialized_start=4834
+  _globals['_SAGADIRECTION']._serialized_end=4940
+  _globals['_SAGASTEPSTATUS']._serialized_start=4943
+  _globals['_SAGASTEPSTATUS']._serialized_end=5084
+  _globals['_SAGAFILTER']._serialized_start=5086
+  _globals['_SAGAFILTER']._serialized_end=5199
+  _globals['_PLACEORDERLINE']._serialized_start=142
+  _globals['_PLACEORDERLINE']._serialized_end=189
+  _globals['_ORDERLINE']._serialized_start=192
+  _globals['_ORDERLINE']._serialized_end=383
+  _globals['_SAGASTEP']._serialized_start=386
+  _globals['_SAGASTEP']._serialized_end=647
+  _globals['_SAGA']._serialized_start=650
+  _globals['_SAGA']._serialized_end=869
+  _globals['_STATUSCHANGE']._serialized_start=872
+  _globals['_STATUSCHANGE']._serialized_end=1040
+  _globals['_ORDER']._serialized_start=1043
+  _globals['_ORDER']._serialized_end=1802
+  _globals['_PLACEORDERREQUEST']._serialized_start=1805
+  _globals['_PLACEORDERREQUEST']._serialized_end=2120
+  _globals['_PLACEORDERRESPONSE']._serialized_start=2122
+  _globals['_PLACEORDERRESPONSE']._serialized_end=2197
+  _globals['_GETORDERREQUEST']._serialized_start=2199
+  _globals['_GETORDERREQUEST']._serialized_end=2234
+  _globals['_GETORDERRESPONSE']._serialized_start=2236
+  _globals['_GETORDERRESPONSE']._serialized_end=2292
+  _globals['_LISTORDERSREQUEST']._serialized_start=2295
+  _globals['_LISTORDERSREQUEST']._serialized_end=2534
+  _globals['_LISTORDERSRESPONSE']._serialized_start=2536
+  _globals['_LISTORDERSRESPONSE']._serialized_end=2620
+  _globals['_CANCELORDERREQUEST']._serialized_start=2622
+  _globals['_CANCELORDERREQUEST']._serialized_end=2691
+  _globals['_CANCELORDERRESPONSE']._serialized_start=2693
+  _globals['_CANCELORDERRESPONSE']._serialized_end=2752
+  _globals['_RECORDPAYMENTREQUEST']._serialized_start=2754
+  _globals['_RECORDPAYMENTREQUEST']._serialized_end=2869
+  _globals['_RECORDPAYMENTRESPONSE']._serialized_start=2871
+  _globals['_RECORDPAYMENTRESPONSE']._serialized_end=2932
+  _globals['_RETRYSAGAREQUEST']._serialized_start=2934
+  _globals['_RETRYSAGAREQUEST']._serialized_end=2985
+  _globals['_RETRYSAGARESPONSE']._serialized_start=2987
+  _globals['_RETRYSAGARESPONSE']._serialized_end=3044
+  _globals['_SAGASUMMARY']._serialized_start=3047
+  _globals['_SAGASUMMARY']._serialized_end=3432
+  _globals['_LISTSAGASREQUEST']._serialized_start=3434
+  _globals['_LISTSAGASREQUEST']._serialized_end=3543
+  _globals['_LISTSAGASRESPONSE']._serialized_start=3545
+  _globals['_LISTSAGASRESPONSE']._serialized_end=3608
+  _globals['_COMPENSATESAGAREQUEST']._serialized_start=3610
+  _globals['_COMPENSATESAGAREQUEST']._serialized_end=3682
+  _globals['_COMPENSATESAGARESPONSE']._serialized_start=3684
+  _globals['_COMPENSATESAGARESPONSE']._serialized_end=3746
+  _globals['_ORDERSTATUSCHANGED']._serialized_start=3749
+  _globals['_ORDERSTATUSCHANGED']._serialized_end=4148
+  _globals['_ORDERSERVICE']._serialized_start=5202
+  _globals['_ORDERSERVICE']._serialized_end=5908
 # @@protoc_insertion_point(module_scope)

@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from surge.common.v1 import common_pb2 as _common_pb2
+from surge.order.v1 import promotions_pb2 as _promotions_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -37,6 +38,7 @@ class SagaState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SAGA_STATE_COMPENSATING: _ClassVar[SagaState]
     SAGA_STATE_COMPENSATED: _ClassVar[SagaState]
     SAGA_STATE_COMPENSATION_FAILED: _ClassVar[SagaState]
+    SAGA_STATE_AWAITING_REVIEW: _ClassVar[SagaState]
 
 class SagaDirection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -78,6 +80,7 @@ SAGA_STATE_COMPLETED: SagaState
 SAGA_STATE_COMPENSATING: SagaState
 SAGA_STATE_COMPENSATED: SagaState
 SAGA_STATE_COMPENSATION_FAILED: SagaState
+SAGA_STATE_AWAITING_REVIEW: SagaState
 SAGA_DIRECTION_UNSPECIFIED: SagaDirection
 SAGA_DIRECTION_FORWARD: SagaDirection
 SAGA_DIRECTION_COMPENSATE: SagaDirection
@@ -161,7 +164,7 @@ class StatusChange(_message.Message):
     def __init__(self, from_status: _Optional[_Union[OrderStatus, str]] = ..., to_status: _Optional[_Union[OrderStatus, str]] = ..., reason: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Order(_message.Message):
-    __slots__ = ("id", "client_order_id", "channel", "external_id", "customer", "shipping_address", "lines", "subtotal", "discount_total", "total", "payment_terms", "status", "tags", "cancel_reason", "created_at", "updated_at", "version", "saga", "history", "coupon_code")
+    __slots__ = ("id", "client_order_id", "channel", "external_id", "customer", "shipping_address", "lines", "subtotal", "discount_total", "total", "payment_terms", "status", "tags", "cancel_reason", "created_at", "updated_at", "version", "saga", "history", "coupon_code", "line_pricing")
     ID_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
@@ -182,6 +185,7 @@ class Order(_message.Message):
     SAGA_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
     COUPON_CODE_FIELD_NUMBER: _ClassVar[int]
+    LINE_PRICING_FIELD_NUMBER: _ClassVar[int]
     id: str
     client_order_id: str
     channel: str
@@ -202,7 +206,8 @@ class Order(_message.Message):
     saga: Saga
     history: _containers.RepeatedCompositeFieldContainer[StatusChange]
     coupon_code: str
-    def __init__(self, id: _Optional[str] = ..., client_order_id: _Optional[str] = ..., channel: _Optional[str] = ..., external_id: _Optional[str] = ..., customer: _Optional[_Union[_common_pb2.Customer, _Mapping]] = ..., shipping_address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., subtotal: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., discount_total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., payment_terms: _Optional[_Union[_common_pb2.PaymentTerms, str]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., tags: _Optional[_Iterable[str]] = ..., cancel_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., saga: _Optional[_Union[Saga, _Mapping]] = ..., history: _Optional[_Iterable[_Union[StatusChange, _Mapping]]] = ..., coupon_code: _Optional[str] = ...) -> None: ...
+    line_pricing: _containers.RepeatedCompositeFieldContainer[_promotions_pb2.OrderLinePricing]
+    def __init__(self, id: _Optional[str] = ..., client_order_id: _Optional[str] = ..., channel: _Optional[str] = ..., external_id: _Optional[str] = ..., customer: _Optional[_Union[_common_pb2.Customer, _Mapping]] = ..., shipping_address: _Optional[_Union[_common_pb2.Address, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., subtotal: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., discount_total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., payment_terms: _Optional[_Union[_common_pb2.PaymentTerms, str]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., tags: _Optional[_Iterable[str]] = ..., cancel_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., saga: _Optional[_Union[Saga, _Mapping]] = ..., history: _Optional[_Iterable[_Union[StatusChange, _Mapping]]] = ..., coupon_code: _Optional[str] = ..., line_pricing: _Optional[_Iterable[_Union[_promotions_pb2.OrderLinePricing, _Mapping]]] = ...) -> None: ...
 
 class PlaceOrderRequest(_message.Message):
     __slots__ = ("client_order_id", "channel", "external_id", "customer", "shipping_address", "lines", "payment_terms", "coupon_code", "tags")
@@ -379,7 +384,7 @@ class CompensateSagaResponse(_message.Message):
     def __init__(self, order: _Optional[_Union[Order, _Mapping]] = ...) -> None: ...
 
 class OrderStatusChanged(_message.Message):
-    __slots__ = ("order_id", "customer_id", "channel", "from_status", "to_status", "reason", "occurred_at", "version")
+    __slots__ = ("order_id", "customer_id", "channel", "from_status", "to_status", "reason", "occurred_at", "version", "total", "payment_terms", "placed_at")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
@@ -388,6 +393,9 @@ class OrderStatusChanged(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_TERMS_FIELD_NUMBER: _ClassVar[int]
+    PLACED_AT_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     customer_id: str
     channel: str
@@ -396,4 +404,7 @@ class OrderStatusChanged(_message.Message):
     reason: str
     occurred_at: _timestamp_pb2.Timestamp
     version: int
-    def __init__(self, order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., channel: _Optional[str] = ..., from_status: _Optional[_Union[OrderStatus, str]] = ..., to_status: _Optional[_Union[OrderStatus, str]] = ..., reason: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ...) -> None: ...
+    total: _common_pb2.Money
+    payment_terms: _common_pb2.PaymentTerms
+    placed_at: _timestamp_pb2.Timestamp
+    def __init__(self, order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., channel: _Optional[str] = ..., from_status: _Optional[_Union[OrderStatus, str]] = ..., to_status: _Optional[_Union[OrderStatus, str]] = ..., reason: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., payment_terms: _Optional[_Union[_common_pb2.PaymentTerms, str]] = ..., placed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
