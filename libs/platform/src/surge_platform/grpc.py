@@ -27,6 +27,7 @@ from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 from opentelemetry import propagate
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
+from sqlalchemy import exc as sa_exc
 
 from surge_platform import errors
 from surge_platform.logging import get_logger
@@ -102,6 +103,16 @@ def field_violations(error: grpc.aio.AioRpcError) -> dict[str, str]:
     return found
 
 
+# The service's database is down, restarting or out of pooled connections: transient, so the
+# caller gets UNAVAILABLE (the gateway answers 503 + Retry-After and retries reads), not INTERNAL.
+_UNAVAILABLE_ERRORS = (
+    sa_exc.TimeoutError,
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    ConnectionError,
+)
+
+
 class _ServerInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, metrics: PlatformMetrics) -> None:
         self._metrics = metrics
@@ -136,6 +147,10 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):
             except grpc.aio.AbortError:
                 code = context.code() or grpc.StatusCode.UNKNOWN
                 raise
+            except _UNAVAILABLE_ERRORS as exc:
+                code = grpc.StatusCode.UNAVAILABLE
+                _log.warning("database unavailable", method=method, error=type(exc).__name__)
+                await context.abort(code, "database unavailable; retry")
             except Exception:
                 code = grpc.StatusCode.INTERNAL
                 _log.exception("unhandled error in rpc", method=method)
