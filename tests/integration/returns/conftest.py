@@ -1,4 +1,5 @@
-"""Helpers for return tests: a delivered, paid order, and waiting on returns and balances."""
+"""Helpers for return tests: a shipped or delivered paid order, and waiting on returns and
+balances."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from surge.fulfillment.v1 import fulfillment_pb2
 from surge.order.v1 import order_pb2
 from surge.order.v1 import returns_pb2 as rp
 
-from tests.integration.saga.conftest import wait_for_status
+from tests.integration.saga.conftest import place_request, wait_for_status
 from tests.support import wait_until
 from tests.system import System
 
@@ -18,48 +19,40 @@ pytestmark = pytest.mark.e2e
 S = order_pb2
 
 
-async def delivered_order(system: System, lines: list[tuple[str, int]]) -> order_pb2.Order:
-    """A prepaid order, paid, shipped and delivered: COMPLETED. Unique customer, phone and
-    address, so rules on repeated addresses never hold it for review."""
-    n = System.unique("R")
+async def shipped_order(
+    system: System, lines: list[tuple[str, int]]
+) -> tuple[order_pb2.Order, list[str]]:
+    """A prepaid order, paid and dispatched but not delivered: SHIPPED. Returns its shipment ids.
+    Unique customer, phone and address (`place_request`), so no rule holds it for review."""
     reply = await system.order.PlaceOrder(
-        S.PlaceOrderRequest(
-            client_order_id=n,
-            channel="web",
-            customer=common_pb2.Customer(
-                id=f"cust-{n}", name="Han Meimei", phone=f"+86139{abs(hash(n)) % 10**8:08d}"
-            ),
-            shipping_address=common_pb2.Address(
-                province="Zhejiang",
-                city="Hangzhou",
-                district="Xihu",
-                line1=f"{n} Wensan Rd",
-                postal_code="310000",
-            ),
-            lines=[S.PlaceOrderLine(sku=sku, quantity=qty) for sku, qty in lines],
-            payment_terms=common_pb2.PAYMENT_TERMS_PREPAID,
-        ),
-        timeout=10,
+        place_request(lines, terms=common_pb2.PAYMENT_TERMS_PREPAID), timeout=10
     )
     order = await wait_for_status(system, reply.order.id, S.ORDER_STATUS_PENDING_PAYMENT)
     await system.order.RecordPayment(
         S.RecordPaymentRequest(
-            order_id=order.id, amount=order.total, method="alipay", reference=f"ALI-{n}"
+            order_id=order.id, amount=order.total, method="alipay", reference=f"ALI-{order.id}"
         ),
         timeout=5,
     )
     await wait_for_status(system, order.id, S.ORDER_STATUS_AWAITING_SHIPMENT)
-    shipments = await system.fulfillment.ListShipments(
+    listed = await system.fulfillment.ListShipments(
         fulfillment_pb2.ListShipmentsRequest(order_id=order.id), timeout=5
     )
-    for shipment in shipments.shipments:
+    for shipment in listed.shipments:
         await system.fulfillment.DispatchShipment(
             fulfillment_pb2.DispatchShipmentRequest(shipment_id=shipment.id, actor="test"),
             timeout=5,
         )
-    for shipment in shipments.shipments:
+    order = await wait_for_status(system, order.id, S.ORDER_STATUS_SHIPPED)
+    return order, [s.id for s in listed.shipments]
+
+
+async def delivered_order(system: System, lines: list[tuple[str, int]]) -> order_pb2.Order:
+    """A prepaid order, paid, shipped and delivered: COMPLETED."""
+    order, shipments = await shipped_order(system, lines)
+    for shipment_id in shipments:
         await system.fulfillment.ConfirmDelivery(
-            fulfillment_pb2.ConfirmDeliveryRequest(shipment_id=shipment.id, actor="test"),
+            fulfillment_pb2.ConfirmDeliveryRequest(shipment_id=shipment_id, actor="test"),
             timeout=5,
         )
     return await wait_for_status(system, order.id, S.ORDER_STATUS_COMPLETED)

@@ -9,7 +9,6 @@ from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 from surge.billing.v1 import billing_pb2
 from surge.billing.v1 import credit_notes_pb2 as cn
-from surge.common.v1 import common_pb2
 from surge.fulfillment.v1 import fulfillment_pb2
 from surge.order.v1 import order_pb2
 from surge.order.v1 import returns_pb2 as rp
@@ -19,6 +18,7 @@ from tests.integration.returns.conftest import (
     balance,
     invariant_holds,
     request_return,
+    shipped_order,
     wait_for_return,
 )
 from tests.integration.saga.conftest import (
@@ -33,31 +33,6 @@ from tests.system import System
 pytestmark = pytest.mark.e2e
 
 S = order_pb2
-
-
-async def shipped_order(system: System, sku: str, units: int) -> tuple[order_pb2.Order, list[str]]:
-    """A prepaid order, paid and dispatched but not delivered: SHIPPED. Returns its shipments."""
-    reply = await system.order.PlaceOrder(
-        place_request([(sku, units)], terms=common_pb2.PAYMENT_TERMS_PREPAID), timeout=10
-    )
-    order = await wait_for_status(system, reply.order.id, S.ORDER_STATUS_PENDING_PAYMENT)
-    await system.order.RecordPayment(
-        S.RecordPaymentRequest(
-            order_id=order.id, amount=order.total, method="alipay", reference=f"ALI-{order.id}"
-        ),
-        timeout=5,
-    )
-    await wait_for_status(system, order.id, S.ORDER_STATUS_AWAITING_SHIPMENT)
-    listed = await system.fulfillment.ListShipments(
-        fulfillment_pb2.ListShipmentsRequest(order_id=order.id), timeout=5
-    )
-    for shipment in listed.shipments:
-        await system.fulfillment.DispatchShipment(
-            fulfillment_pb2.DispatchShipmentRequest(shipment_id=shipment.id, actor="test"),
-            timeout=5,
-        )
-    order = await wait_for_status(system, order.id, S.ORDER_STATUS_SHIPPED)
-    return order, [s.id for s in listed.shipments]
 
 
 async def deliver(system: System, shipment_ids: list[str]) -> None:
@@ -104,7 +79,7 @@ async def test_a_short_parcel_is_refunded_without_goods_and_its_late_delivery_ke
 ) -> None:
     sku = system.unique("LONGJING")
     await system.create_sku(sku, {"HZ-01": 5}, price_minor=1_800)
-    order, shipments = await shipped_order(system, sku, 2)
+    order, shipments = await shipped_order(system, [(sku, 2)])
 
     with pytest.raises(grpc.aio.AioRpcError) as not_delivered:
         await request_return(system, order.id, [(sku, 1)])  # goods back: not before delivery
@@ -143,7 +118,7 @@ async def test_a_lost_parcel_is_refunded_in_full_and_a_delivery_after_it_changes
 ) -> None:
     sku = system.unique("BILUOCHUN")
     await system.create_sku(sku, {"HZ-01": 5}, price_minor=2_500)
-    order, shipments = await shipped_order(system, sku, 2)
+    order, shipments = await shipped_order(system, [(sku, 2)])
 
     lost = await request_return(system, order.id, [(sku, 2)], rp.RETURN_KIND_REFUND_ONLY)
     await system.returns.ApproveReturn(rp.ApproveReturnRequest(return_id=lost.id), timeout=5)
