@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 from google.protobuf.wrappers_pb2 import StringValue
@@ -47,6 +48,42 @@ async def hits(engine: AsyncEngine) -> dict[str, int]:
     return {row.key: row.hits for row in rows}
 
 
+def acked(metrics: PlatformMetrics, durable: str) -> float:
+    """How many `record` messages `durable` has acked after applying them."""
+    sample = metrics.registry.get_sample_value(
+        "surge_consumer_messages_total",
+        {"consumer": durable, "message": "record", "outcome": "ok"},
+    )
+    return sample or 0
+
+
+def recorder(
+    durable: str,
+    engine: AsyncEngine,
+    js: JetStreamContext,
+    topology: Topology,
+    metrics: PlatformMetrics,
+    **options: Any,
+) -> JetStreamConsumer:
+    """A consumer applying `record_effect` once per message id, in group commits unless
+    `group_commit=None` is passed."""
+    subject = topology.command("inventory", "record")
+    options.setdefault("group_commit", functools.partial(batch_transaction, engine))
+    return JetStreamConsumer(
+        js=js,
+        topology=topology,
+        stream=topology.stream("inventory", "cmd"),
+        durable=durable,
+        routes={
+            subject: Route(
+                StringValue, idempotent(durable, lambda: SqlUnitOfWork(engine), record_effect)
+            )
+        },
+        metrics=metrics,
+        **options,
+    )
+
+
 @pytest.fixture(params=["group-commit", "per-message"])
 async def running_consumer(
     request: pytest.FixtureRequest,
@@ -55,19 +92,12 @@ async def running_consumer(
     topology: Topology,
     metrics: PlatformMetrics,
 ) -> AsyncIterator[Callable[[], JetStreamConsumer]]:
-    subject = topology.command("inventory", "record")
-    consumer = JetStreamConsumer(
-        js=js,
-        topology=topology,
-        stream=topology.stream("inventory", "cmd"),
-        durable="test-recorder",
-        routes={
-            subject: Route(
-                StringValue,
-                idempotent("test-recorder", lambda: SqlUnitOfWork(engine), record_effect),
-            )
-        },
-        metrics=metrics,
+    consumer = recorder(
+        "test-recorder",
+        engine,
+        js,
+        topology,
+        metrics,
         max_deliver=3,
         backoff=(0.05, 0.05, 0.05),
         group_commit=(
@@ -105,16 +135,7 @@ async def test_a_message_delivered_twice_is_applied_once(
         headers={HEADER_MESSAGE_ID: "msg-2"},
     )
 
-    def handled() -> float:
-        return (
-            metrics.registry.get_sample_value(
-                "surge_consumer_messages_total",
-                {"consumer": "test-recorder", "message": "record", "outcome": "ok"},
-            )
-            or 0
-        )
-
-    await wait_until(lambda: handled() == 3, 10, "three deliveries acked")
+    await wait_until(lambda: acked(metrics, "test-recorder") == 3, 10, "three deliveries acked")
     assert await hits(engine) == {"order-1": 1, "order-2": 1}
 
 
@@ -171,21 +192,8 @@ async def test_a_batch_with_one_failing_message_is_replayed_and_each_effect_happ
             StringValue(value=value).SerializeToString(),
             headers={HEADER_MESSAGE_ID: f"b-{n}"},
         )
-    consumer = JetStreamConsumer(
-        js=js,
-        topology=topology,
-        stream=topology.stream("inventory", "cmd"),
-        durable="test-batcher",
-        routes={
-            subject: Route(
-                StringValue,
-                idempotent("test-batcher", lambda: SqlUnitOfWork(engine), record_effect),
-            )
-        },
-        metrics=metrics,
-        max_deliver=2,
-        backoff=(0.05,),
-        group_commit=functools.partial(batch_transaction, engine),
+    consumer = recorder(
+        "test-batcher", engine, js, topology, metrics, max_deliver=2, backoff=(0.05,)
     )
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
@@ -221,21 +229,7 @@ async def test_a_fetched_batch_is_applied_in_one_transaction(
             StringValue(value=f"together-{n}").SerializeToString(),
             headers={HEADER_MESSAGE_ID: f"t-{n}"},
         )
-    consumer = JetStreamConsumer(
-        js=js,
-        topology=topology,
-        stream=topology.stream("inventory", "cmd"),
-        durable="test-grouper",
-        routes={
-            subject: Route(
-                StringValue,
-                idempotent("test-grouper", lambda: SqlUnitOfWork(engine), record_effect),
-            )
-        },
-        metrics=metrics,
-        batch=64,
-        group_commit=functools.partial(batch_transaction, engine),
-    )
+    consumer = recorder("test-grouper", engine, js, topology, metrics, batch=64)
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
     try:
@@ -254,6 +248,34 @@ async def test_a_fetched_batch_is_applied_in_one_transaction(
         assert transactions.scalar_one() <= 5
     assert not metrics.registry.get_sample_value(
         "surge_consumer_batch_fallbacks_total", {"consumer": "test-grouper"}
+    )
+
+
+async def test_redelivered_copies_inside_a_batch_are_skipped_without_replaying_it(
+    engine: AsyncEngine, js: JetStreamContext, topology: Topology, metrics: PlatformMetrics
+) -> None:
+    subject = topology.command("inventory", "record")
+    for n in range(20):
+        # Every other message comes twice (a redelivery after a lost ack looks like this).
+        for copy in ("a", "b") if n % 2 else ("a",):
+            await js.publish(
+                subject,
+                StringValue(value=f"dup-{n}").SerializeToString(),
+                headers={HEADER_MESSAGE_ID: f"d-{n}", "Nats-Msg-Id": f"d-{n}-{copy}"},
+            )
+    consumer = recorder("test-deduper", engine, js, topology, metrics, batch=64)
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        await wait_until(
+            lambda: acked(metrics, "test-deduper") == 30, 10, "all 30 deliveries acked"
+        )
+    finally:
+        stop.set()
+        await task
+    assert await hits(engine) == {f"dup-{n}": 1 for n in range(20)}
+    assert not metrics.registry.get_sample_value(
+        "surge_consumer_batch_fallbacks_total", {"consumer": "test-deduper"}
     )
 
 

@@ -45,6 +45,12 @@ class ServiceSettings(BaseSettings):
     consumer_group_commit: bool = Field(
         default=True, description="Apply each fetched batch of messages in one transaction"
     )
+    outbox_direct_publish: bool = Field(
+        default=True,
+        description="Publish each transaction's outbox rows right after COMMIT; the relay then "
+        "only publishes rows left behind for longer than outbox_relay_grace_seconds",
+    )
+    outbox_relay_grace_seconds: float = Field(default=2.0, ge=0, le=300)
     max_deliver: int = Field(default=5, ge=1, le=100)
     shutdown_grace_seconds: float = Field(default=8.0, gt=0, le=60)
     test_failures_enabled: bool = Field(

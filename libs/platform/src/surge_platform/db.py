@@ -42,6 +42,7 @@ __all__ = [
     "create_engine",
     "current_batch",
     "on_chunk",
+    "publish_after_commit",
     "raw_execute",
     "raw_execute_many",
     "raw_fetch",
@@ -143,6 +144,22 @@ def on_chunk(engine: AsyncEngine, hook: ChunkHook) -> None:
     _chunk_hooks.setdefault(engine, []).append(hook)
 
 
+_publishers: dict[AsyncEngine, Callable[[Sequence[Any]], None]] = {}
+
+
+def publish_after_commit(engine: AsyncEngine, submit: Callable[[Sequence[Any]], None]) -> None:
+    """Hand the outbox rows of every transaction committed on `engine` to `submit` (the
+    service's `DirectPublisher.submit`), right after its COMMIT."""
+    _publishers[engine] = submit
+
+
+def _submit_committed(engine: AsyncEngine, outbox: Outbox) -> None:
+    rows = outbox.take_flushed()
+    submit = _publishers.get(engine)
+    if rows and submit is not None:
+        submit(rows)
+
+
 def current_batch() -> BatchTransaction | None:
     """The group commit this task runs in, if any."""
     return _current_batch.get()
@@ -161,6 +178,7 @@ async def batch_transaction(engine: AsyncEngine) -> AsyncIterator[BatchTransacti
             _current_batch.reset(token)
         await batch.flush()
         await connection.commit()
+    _submit_committed(engine, batch.outbox)
     batch.run_after_commit()
 
 
@@ -243,6 +261,7 @@ class SqlUnitOfWork:
         await self.outbox.flush()
         await self.connection.commit()
         self._committed = True
+        _submit_committed(self._engine, self.outbox)
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             try:

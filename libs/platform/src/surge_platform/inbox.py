@@ -89,6 +89,10 @@ class IdempotentHandler(Generic[MessageT, UowT]):
         uow = self._uow_factory()
         async with uow:
             if not await uow.inbox.claim(self.inbox_consumer, envelope.message_id):
+                # Applied before: nothing to do, but the unit of work ends normally, so a
+                # redelivered copy inside a group commit does not make the whole batch replay
+                # one message at a time.
+                await uow.commit()
                 return
             await self._handler(message, uow)
 

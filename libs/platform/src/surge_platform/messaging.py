@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -41,6 +42,7 @@ from nats.js.errors import NotFoundError
 from opentelemetry import propagate, trace
 
 from surge_platform.logging import get_logger
+from surge_platform.pull import take_ready
 from surge_platform.telemetry import PlatformMetrics
 
 __all__ = [
@@ -87,11 +89,7 @@ class Topology:
         `surge.inventory.v1.ReserveStockCommand` -> `<prefix>.inventory.cmd.reserve_stock`;
         `surge.inventory.v1.StockReserved` -> `<prefix>.inventory.evt.stock_reserved`.
         """
-        full_name: str = message.DESCRIPTOR.full_name
-        _, context, _, name = full_name.split(".")
-        if name.endswith("Command"):
-            return self.command(context, _snake(name.removesuffix("Command")))
-        return self.event(context, _snake(name))
+        return _subject(self.prefix, message.DESCRIPTOR.full_name)
 
     def stream(self, context: str, kind: str) -> str:
         return f"{self.prefix}_{context}_{kind}".upper()
@@ -236,16 +234,11 @@ class JetStreamConsumer:
                 await subscription.unsubscribe()
 
     async def _fetch(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
-        """Wait for one message, then take whatever else is ready, without lingering.
-
-        nats-py's `fetch(n, timeout)` keeps waiting for the rest of a batch until its timeout
-        once the first message arrived, which at low traffic adds up to the whole timeout to
-        every hop of a saga. One blocking fetch of 1 returns as soon as a message arrives.
-        """
+        """Wait for one message, then take whatever else is ready, without lingering
+        (`surge_platform.pull`): one blocking fetch of 1 returns as soon as a message arrives."""
         messages: list[Msg] = await subscription.fetch(1, timeout=1.0)
         if self.batch > 1:
-            with contextlib.suppress(TimeoutError, NatsTimeoutError):
-                messages += await subscription.fetch(self.batch - 1, timeout=0.005)
+            messages += await take_ready(subscription, self.batch - 1)
         return messages
 
     async def observe_lag(self) -> None:
@@ -410,6 +403,14 @@ class _Poison(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+@functools.cache
+def _subject(prefix: str, full_name: str) -> str:
+    # Cached: every outgoing message on the saga's hot path asks, and the regex is not free.
+    _, context, _, name = full_name.split(".")
+    kind = "cmd" if name.endswith("Command") else "evt"
+    return f"{prefix}.{context}.{kind}.{_snake(name.removesuffix('Command'))}"
 
 
 def _snake(name: str) -> str:

@@ -25,13 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from surge.operations.v1 import operations_pb2_grpc
 
 from surge_platform.config import ServiceSettings
-from surge_platform.db import asyncpg_dsn, batch_transaction, create_engine
+from surge_platform.db import asyncpg_dsn, batch_transaction, create_engine, publish_after_commit
 from surge_platform.grpc import create_server, start_server
 from surge_platform.logging import configure_logging, get_logger
 from surge_platform.messaging import JetStreamConsumer, Route, Topology, connect
 from surge_platform.ops_service import SERVICE_NAME as OPERATIONS_SERVICE
 from surge_platform.ops_service import Collector, OperationsServicer, collect_periodically
-from surge_platform.outbox import OutboxRelay
+from surge_platform.outbox import DirectPublisher, OutboxRelay
 from surge_platform.runtime import Runtime, Task
 from surge_platform.telemetry import PlatformMetrics, init_tracing, serve_metrics
 
@@ -169,8 +169,19 @@ async def serve(settings: ServiceSettings, build: Build, role: Role = Role.ALL) 
             "timer:gauges",
             functools.partial(collect_periodically, collectors, components.collect_every),
         )
+    direct = settings.outbox_direct_publish
+    if direct and role is not Role.RELAY:
+        publisher = DirectPublisher(engine, js, metrics=metrics)
+        publish_after_commit(engine, publisher.submit)
+        runtime.add_task("outbox-publisher", publisher.run)
     if role in (Role.ALL, Role.RELAY):
-        relay = OutboxRelay(engine, js, listen_dsn=asyncpg_dsn(database_url), metrics=metrics)
+        relay = OutboxRelay(
+            engine,
+            js,
+            listen_dsn=asyncpg_dsn(database_url),
+            metrics=metrics,
+            grace=settings.outbox_relay_grace_seconds if direct else 0.0,
+        )
         runtime.add_task("outbox-relay", relay.run)
     serve_metrics(registry, settings.grpc_host, settings.metrics_port)
     runtime.on_shutdown("database", engine.dispose)
