@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -72,12 +72,16 @@ class FakeRepository:
     async def add_payment(self, *, order: Order, reference: str, **_: Any) -> None:
         self._store.payments.add((order.id, reference))
 
-    async def add(self, order: Order, saga: Saga) -> bool:
+    async def add(
+        self, order: Order, saga: Saga, messages: Sequence[tuple[str, Message]] | None = None
+    ) -> bool:
         if any(o.client_order_id == order.client_order_id for o in self._store.orders.values()):
             return False
         self._changes(order)
         self._store.orders[order.id] = copy.deepcopy(order)
         self._store.sagas[order.id] = copy.deepcopy(saga)
+        if messages is not None:  # written (and committed) with the order itself
+            self._store.sent.extend(messages)
         return True
 
     async def lock(self, order_id: str) -> tuple[Order, Saga] | None:
@@ -183,6 +187,10 @@ class FakeOutbox:
     def add(self, subject: str, message: Message, **_: Any) -> str:
         self.pending.append((subject, message))
         return str(len(self.pending))
+
+    def take_pending(self) -> list[tuple[str, Message]]:
+        taken, self.pending = self.pending, []
+        return taken
 
 
 _T0 = datetime(2026, 11, 11, tzinfo=UTC)

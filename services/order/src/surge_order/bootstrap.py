@@ -38,6 +38,7 @@ from surge_order.entrypoints.reports_api import ReportServicer
 from surge_order.entrypoints.returns_wiring import return_components
 from surge_order.entrypoints.rules_api import ReviewServicer, RuleServicer
 from surge_order.entrypoints.wiring import Handled, Timer, event_consumer, sweeper_loop
+from surge_order.service_layer.promotions import PricingCache
 from surge_order.service_layer.review import ReviewDesk
 from surge_order.service_layer.rules import RuleEngine, Screening
 from surge_order.service_layer.saga import Orchestrator, SagaPolicy
@@ -108,8 +109,12 @@ async def build(infra: Infrastructure) -> Components:
     def uows() -> OrderUnitOfWork:
         return OrderUnitOfWork(infra.engine)
 
-    # A group commit locks its chunk's orders with one statement (performance).
-    on_chunk(infra.engine, lock_chunk)
+    def saga_uows() -> OrderUnitOfWork:
+        return OrderUnitOfWork(infra.engine, batch_writes=True)
+
+    # A group commit locks its chunk's orders with one statement, and an invoice reply chunk
+    # reads their shipment counts with one more (performance).
+    on_chunk(infra.engine, functools.partial(lock_chunk, counted=(billing_pb2.InvoiceIssued,)))
 
     # Traced: the catalog lookup is part of the order's trace.
     channel = grpc_channel(settings.inventory_addr)
@@ -122,7 +127,9 @@ async def build(infra: Infrastructure) -> Components:
     desk = ReviewDesk(
         uows, orchestrator, infra.topology, rules_metrics, settings.review_escalation_seconds
     )
-    servicer = OrderServicer(uows, catalog, orchestrator, infra.topology, screening)
+    # Promotions, member-priced SKUs and limits, cached for placement like the catalog.
+    pricing = PricingCache(settings.catalog_cache_seconds)
+    servicer = OrderServicer(uows, catalog, orchestrator, infra.topology, screening, pricing)
     rule_servicer, review_servicer = RuleServicer(uows, engine), ReviewServicer(desk)
     rules_services = rules_pb2.DESCRIPTOR.services_by_name
     full_name = order_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name
@@ -150,7 +157,7 @@ async def build(infra: Infrastructure) -> Components:
             GrpcService(
                 promotions_pb2.DESCRIPTOR.services_by_name["PromotionService"].full_name,
                 lambda server: promotions_pb2_grpc.add_PromotionServiceServicer_to_server(
-                    PromotionServicer(uows, catalog), server
+                    PromotionServicer(uows, catalog, pricing), server
                 ),
             ),
             GrpcService(
@@ -160,7 +167,7 @@ async def build(infra: Infrastructure) -> Components:
                 ),
             ),
         ],
-        consumers=[*consumers(infra.topology, orchestrator, uows), *return_consumers],
+        consumers=[*consumers(infra.topology, orchestrator, saga_uows), *return_consumers],
         timers=[
             ("saga-sweeper", sweeper(orchestrator, uows, settings.sweep_interval_seconds)),
             return_sweeper,

@@ -21,7 +21,7 @@ from surge_platform.raw import raw_fetchrow
 from surge_order.domain.pricing import Adjustment, LinePricing
 from surge_order.domain.promotions import MemberPrice, Promotion, PromotionKind, PurchaseLimit
 
-__all__ = ["PricingContext", "PromotionRepository"]
+__all__ = ["PricingConfig", "PricingContext", "PromotionRepository"]
 
 _COLUMNS = tuple(f.name for f in fields(Promotion))
 _TIMES = ("starts_at", "ends_at", "created_at", "updated_at")
@@ -42,6 +42,15 @@ _CONTEXT = text(
     " WHERE l.sku = ANY(CAST(:skus AS text[]))) AS limits, "
     "(SELECT coalesce(jsonb_object_agg(c.sku, c.quantity), '{}') FROM purchase_counters c "
     " WHERE c.customer_id = :customer_id AND c.sku = ANY(CAST(:skus AS text[]))) AS bought"
+)
+# What pricing needs that is the same for every customer (cached by placement for a moment):
+# the automatic promotions, which SKUs have any member price, and the purchase limits.
+_CONFIG = text(
+    "SELECT (SELECT coalesce(jsonb_agg(to_jsonb(p)), '[]') FROM promotions p "
+    " WHERE p.active AND p.code IS NULL) AS promotions, "
+    "(SELECT coalesce(jsonb_agg(DISTINCT mp.sku), '[]') FROM member_prices mp) AS member_skus, "
+    "(SELECT coalesce(jsonb_object_agg(l.sku, l.max_quantity), '{}') FROM purchase_limits l) "
+    " AS limits"
 )
 # The row lock this UPDATE takes serialises every redemption of one coupon: a concurrent order
 # waits, then re-checks `used < usage_limit` against the committed count.
@@ -117,6 +126,23 @@ class PricingContext:
     bought: Mapping[str, int]
 
 
+@dataclass(frozen=True)
+class PricingConfig:
+    """The customer-independent part of the pricing context."""
+
+    promotions: tuple[Promotion, ...]  # active automatic promotions, any window
+    member_skus: frozenset[str]  # SKUs with a member price in some tier
+    limits: Mapping[str, int]  # every purchase limit
+
+    def context(self, skus: Sequence[str], coupon_code: str, at: datetime) -> PricingContext | None:
+        """The whole context of an order that needs no fact about its customer (no coupon, no
+        member-priced or limited SKU), or None when it does."""
+        if coupon_code or any(s in self.member_skus or s in self.limits for s in skus):
+            return None
+        live = tuple(p for p in self.promotions if p.in_window(at))
+        return PricingContext("", {}, live, None, 0, {}, {})
+
+
 def _promotion(values: Any) -> Promotion:
     data = {name: values[name] for name in _COLUMNS}
     for name in _TIMES:
@@ -161,6 +187,15 @@ class PromotionRepository:
             coupon_customer_uses=row.coupon_uses,
             limits=row.limits,
             bought=row.bought,
+        )
+
+    async def config(self) -> PricingConfig:
+        row = await raw_fetchrow(self._connection, _CONFIG, begin=False)
+        assert row is not None  # scalar subqueries: always exactly one row
+        return PricingConfig(
+            promotions=tuple(_promotion(p) for p in row.promotions),
+            member_skus=frozenset(row.member_skus),
+            limits=row.limits,
         )
 
     async def redeem_coupon(

@@ -18,8 +18,11 @@ from typing import Any
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from surge_platform.db import BatchTransaction, current_batch, raw_execute, raw_fetch, raw_fetchrow
+from surge_platform.outbox import OutboxMessage
 
 from surge_order.adapters import sql
+from surge_order.adapters.outbox_rows import OUTBOX_CTE, outbox_params
+from surge_order.adapters.saga_writes import SagaWrites
 from surge_order.domain.model import Allocation, Order, Saga
 from surge_order.domain.order import Address, Customer, PaymentTerms, PricedLine
 from surge_order.domain.saga import Direction, SagaState, Step
@@ -27,15 +30,24 @@ from surge_order.domain.status import OrderStatus
 
 __all__ = ["HistoryRecord", "OrderFilter", "OrderRepository", "StepRecord", "lock_chunk"]
 
-# Key of a group commit's orders locked ahead (`BatchTransaction.prefetched`): order id -> row.
+# Keys of what a group commit read ahead (`BatchTransaction.prefetched`): order id -> locked
+# row, and order id -> ShipmentCounts.
 _LOCKED = "surge_order.locked"
+_COUNTS = "surge_order.shipment_counts"
 
 
-async def lock_chunk(batch: BatchTransaction, messages: Sequence[Any]) -> None:
+async def lock_chunk(
+    batch: BatchTransaction, messages: Sequence[Any], counted: tuple[type, ...] = ()
+) -> None:
     """Group-commit hook (`surge_platform.db.on_chunk`): lock every order the chunk's messages
     name with one statement, so that each handler's `lock()` costs no round trip. The rows stay
     right until the batch writes them: `save()` drops its order's row, and a later `lock()` of
-    it in the batch reads it again."""
+    it in the batch reads it again.
+
+    A chunk with a message of a `counted` type (whose handler asks `shipment_counts`) also reads
+    the orders' shipment counts, with a second statement: one run after the locks are held sees
+    every shipment written before (a lock waited for inside one statement would not refresh its
+    snapshot), and any later writer of an order's shipments waits for its lock."""
     ids: set[str] = set()
     for message in messages:
         order_id = getattr(message, "order_id", "")
@@ -48,6 +60,13 @@ async def lock_chunk(batch: BatchTransaction, messages: Sequence[Any]) -> None:
         return
     rows = await raw_fetch(batch.connection, sql.LOCK_MANY, {"ids": sorted(ids)})
     batch.prefetched[_LOCKED] = {str(row.id): row for row in rows}
+    if counted and any(isinstance(message, counted) for message in messages):
+        found = await raw_fetch(batch.connection, sql.SHIPMENT_COUNTS_MANY, {"ids": sorted(ids)})
+        counts = dict.fromkeys(ids, ShipmentCounts(0, 0, 0))
+        counts.update(
+            (str(r.order_id), ShipmentCounts(r.total, r.dispatched, r.delivered)) for r in found
+        )
+        batch.prefetched[_COUNTS] = counts
 
 
 @dataclass(frozen=True)
@@ -86,8 +105,12 @@ class ShipmentCounts:
 
 
 class OrderRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    """`writes`: inside a group commit of the saga durables, where `save()` and
+    `add_shipments()` queue their rows for one statement per batch (adapters/saga_writes.py)."""
+
+    def __init__(self, connection: AsyncConnection, writes: SagaWrites | None = None) -> None:
         self._connection = connection
+        self._writes = writes
         self._versions: dict[str, int] = {}
         self._step_update: dict[str, Any] | None = None
         self._step_insert: dict[str, Any] | None = None
@@ -102,14 +125,23 @@ class OrderRepository:
         )
         return str(row.id) if row else None
 
-    async def add(self, order: Order, saga: Saga) -> bool:
-        """Insert a new order, its saga, history and first step; False if its keys are taken."""
+    async def add(
+        self, order: Order, saga: Saga, messages: Sequence[OutboxMessage] | None = None
+    ) -> bool:
+        """Insert a new order, its saga, history and first step; False if its keys are taken.
+
+        With `messages`, they go into the outbox with the same statement, and the statement
+        commits on its own when the unit of work has not begun a transaction yet: the caller
+        then writes nothing more in it (a placement that is one statement)."""
         ctes = [sql.INSERT_ORDER_CTE, sql.INSERT_SAGA_CTE]
         params = {**_order_params(order), **_prefixed("s", _saga_params(saga))}
         self._history(order, ctes, params)
         self._steps(ctes, params, only_if_order_written=True)
+        if messages is not None:
+            ctes.append(OUTBOX_CTE)
+            params.update(outbox_params(messages))
         statement = _statement(f"WITH {', '.join(ctes)} SELECT count(*) FROM o")
-        inserted = await _scalar(self._connection, statement, params)
+        inserted = await _scalar(self._connection, statement, params, begin=messages is None)
         if not inserted:
             return False
         self._versions[order.id] = order.version
@@ -117,6 +149,7 @@ class OrderRepository:
 
     async def lock(self, order_id: str) -> tuple[Order, Saga] | None:
         """The order and its saga, locked until the unit of work ends."""
+        await self._settle(order_id)
         row = self._locked_ahead().get(order_id)
         if row is None:
             row = await raw_fetchrow(self._connection, sql.LOCK, {"order_id": order_id})
@@ -126,6 +159,11 @@ class OrderRepository:
         self._versions[order.id] = order.version
         return order, _saga(row)
 
+    async def _settle(self, order_id: str) -> None:
+        """Send the batch's queued writes first if they include this order's: a read sees them."""
+        if self._writes is not None and self._writes.holds(order_id):
+            await self._writes.flush()
+
     async def due(self, now: datetime, limit: int) -> list[tuple[Order, Saga]]:
         """Sagas whose step passed its deadline, locked; rows locked elsewhere are skipped."""
         rows = (await self._connection.execute(sql.DUE, {"now": now, "limit": limit})).all()
@@ -134,6 +172,7 @@ class OrderRepository:
         return found
 
     async def get(self, order_id: str) -> tuple[Order, Saga | None] | None:
+        await self._settle(order_id)
         row = (await self._connection.execute(sql.GET, {"order_id": order_id})).first()
         if row is None:
             return None
@@ -142,6 +181,9 @@ class OrderRepository:
     async def save(self, order: Order, saga: Saga | None = None) -> None:
         """Write what changed of the order, its history, the saga and its step log, at once."""
         self._locked_ahead().pop(order.id, None)
+        if self._writes is not None:
+            await self._queue(self._writes, order, saga)
+            return
         ctes: list[str] = []
         params: dict[str, Any] = {}
         expected = self._versions.get(order.id, order.version)
@@ -172,13 +214,33 @@ class OrderRepository:
                 raise RuntimeError(f"order {order.id} changed concurrently (version {expected})")
             self._versions[order.id] = order.version
 
+    async def _queue(self, writes: SagaWrites, order: Order, saga: Saga | None) -> None:
+        """`save()` inside a saga group commit: the same rows, written at the batch's flush."""
+        if writes.saved(order.id):  # not within one handler; a later one locks (and flushes)
+            await writes.flush()
+        expected = self._versions.get(order.id, order.version)
+        if order.version != expected:
+            writes.order(order, expected)
+            self._versions[order.id] = order.version
+        if saga is not None:
+            writes.saga(order.id, _saga_params(saga))
+        if self._step_update is not None:
+            writes.finish_step(order.id, tuple(self._step_update.values()))
+            self._step_update = None
+        if self._step_insert is not None:
+            writes.start_step(order.id, tuple(self._step_insert.values()))
+            self._step_insert = None
+
     def _locked_ahead(self) -> dict[str, Any]:
         """The rows `lock_chunk` locked for the group commit this repository works in."""
+        return self._read_ahead(_LOCKED)
+
+    def _read_ahead(self, key: str) -> dict[str, Any]:
         batch = current_batch()
         if batch is None or batch.connection is not self._connection:
             return {}
-        locked: dict[str, Any] = batch.prefetched.get(_LOCKED, {})
-        return locked
+        found: dict[str, Any] = batch.prefetched.get(key, {})
+        return found
 
     def _history(self, order: Order, ctes: list[str], params: dict[str, Any]) -> None:
         if not order.changes:
@@ -314,7 +376,10 @@ class OrderRepository:
         )
 
     async def add_shipments(self, order_id: str, shipments: Sequence[tuple[str, str]]) -> None:
-        if shipments:
+        self._read_ahead(_COUNTS).pop(order_id, None)
+        if shipments and self._writes is not None:
+            self._writes.shipments(order_id, shipments)
+        elif shipments:
             await raw_execute(
                 self._connection,
                 sql.ADD_SHIPMENTS,
@@ -328,25 +393,35 @@ class OrderRepository:
     async def shipment_dispatched(
         self, order_id: str, shipment_id: str, warehouse: str, at: datetime
     ) -> None:
+        self._read_ahead(_COUNTS).pop(order_id, None)
+        await self._settle(order_id)
         await self._connection.execute(
             sql.DISPATCHED,
             {"shipment_id": shipment_id, "order_id": order_id, "warehouse": warehouse, "at": at},
         )
 
     async def shipment_delivered(self, order_id: str, shipment_id: str, at: datetime) -> None:
+        self._read_ahead(_COUNTS).pop(order_id, None)
+        await self._settle(order_id)
         await self._connection.execute(
             sql.DELIVERED, {"shipment_id": shipment_id, "order_id": order_id, "at": at}
         )
 
     async def shipment_counts(self, order_id: str) -> ShipmentCounts:
+        counts: ShipmentCounts | None = self._read_ahead(_COUNTS).get(order_id)
+        if counts is not None:
+            return counts
+        await self._settle(order_id)
         row = await raw_fetchrow(self._connection, sql.SHIPMENT_COUNTS, {"order_id": order_id})
         assert row is not None  # an aggregate: always one row
         return ShipmentCounts(row.total, row.dispatched, row.delivered)
 
 
-async def _scalar(connection: AsyncConnection, statement: TextClause, params: Any) -> Any:
+async def _scalar(
+    connection: AsyncConnection, statement: TextClause, params: Any, *, begin: bool = True
+) -> Any:
     """The first column of a one-row statement, on raw asyncpg (the saga's hottest writes)."""
-    row = await raw_fetchrow(connection, statement, params)
+    row = await raw_fetchrow(connection, statement, params, begin=begin)
     assert row is not None
     return row[0]
 

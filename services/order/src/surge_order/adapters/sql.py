@@ -127,3 +127,8 @@ SHIPMENT_COUNTS = text(
     "SELECT count(*) AS total, count(dispatched_at) AS dispatched, "
     "count(delivered_at) AS delivered FROM order_shipments WHERE order_id = :order_id"
 )
+SHIPMENT_COUNTS_MANY = text(
+    "SELECT order_id, count(*) AS total, count(dispatched_at) AS dispatched, "
+    "count(delivered_at) AS delivered FROM order_shipments "
+    "WHERE order_id = ANY(CAST(:ids AS uuid[])) GROUP BY order_id"
+)

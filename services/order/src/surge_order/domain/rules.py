@@ -108,6 +108,11 @@ class Outcome:
     def held(self) -> bool:
         return bool(self.review_reasons)
 
+    @property
+    def records_nothing(self) -> bool:
+        """True if placement stores no review and announces no flag for this outcome."""
+        return not self.review_reasons and not self.notify
+
     def order_tags(self, existing: Iterable[str]) -> tuple[str, ...]:
         """The order's tags after the rules: a routing choice travels as a tag (the saga
         rebuilds each step's command from the order alone)."""

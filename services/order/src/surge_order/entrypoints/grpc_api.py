@@ -19,6 +19,7 @@ from surge_order.entrypoints import sagas
 from surge_order.entrypoints.mapping import list_query, order_to_pb, place_command, view_to_pb
 from surge_order.service_layer import handlers
 from surge_order.service_layer.ports import Catalog, CatalogUnavailable
+from surge_order.service_layer.promotions import PricingCache
 from surge_order.service_layer.rules import Screening
 from surge_order.service_layer.saga import Orchestrator
 
@@ -38,8 +39,10 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         orchestrator: Orchestrator,
         topology: Topology,
         screening: Screening | None = None,
+        pricing: PricingCache | None = None,
     ) -> None:
         self._uows = uows
+        self._pricing = pricing
         self._catalog = catalog
         self._orchestrator = orchestrator
         self._topology = topology
@@ -56,6 +59,7 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
                 self._catalog,
                 self._orchestrator,
                 self._screening,
+                self._pricing,
             ),
         )
         return order_pb2.PlaceOrderResponse(order=view_to_pb(view), created=created)

@@ -6,7 +6,7 @@ Every change is one line on the `surge.audit` logger, like the order service's o
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -141,9 +141,25 @@ def _member_price_pb(price: MemberPrice) -> promotions_pb2.MemberPrice:
 
 
 class PromotionServicer(promotions_pb2_grpc.PromotionServiceServicer):
-    def __init__(self, uows: promotions.UowFactory, catalog: Catalog) -> None:
+    def __init__(
+        self,
+        uows: promotions.UowFactory,
+        catalog: Catalog,
+        pricing: promotions.PricingCache | None = None,
+    ) -> None:
         self._uows = uows
         self._catalog = catalog
+        self._pricing = pricing
+
+    @contextlib.contextmanager
+    def _changing(self) -> Iterator[None]:
+        """A change of what placement caches (`PricingCache`): this replica's next order reads
+        it again (whether or not the change went through)."""
+        try:
+            yield
+        finally:
+            if self._pricing is not None:
+                self._pricing.invalidate()
 
     async def _save(
         self,
@@ -152,8 +168,9 @@ class PromotionServicer(promotions_pb2_grpc.PromotionServiceServicer):
         action: str,
         context: Context,
     ) -> promotions_pb2.Promotion:
-        async with _catalog_errors(context):
-            saved = await save(promotion_from_pb(request.promotion), self._catalog, self._uows)
+        with self._changing():
+            async with _catalog_errors(context):
+                saved = await save(promotion_from_pb(request.promotion), self._catalog, self._uows)
         _audit.info("audit", actor=request.actor, action=action, target=saved.id)
         return promotion_to_pb(saved)
 
@@ -190,7 +207,8 @@ class PromotionServicer(promotions_pb2_grpc.PromotionServiceServicer):
     async def DeactivatePromotion(  # noqa: N802
         self, request: promotions_pb2.DeactivatePromotionRequest, context: Context
     ) -> promotions_pb2.DeactivatePromotionResponse:
-        stored = await promotions.deactivate_promotion(request.promotion_id, self._uows)
+        with self._changing():
+            stored = await promotions.deactivate_promotion(request.promotion_id, self._uows)
         _audit.info("audit", actor=request.actor, action="promotions.deactivate", target=stored.id)
         return promotions_pb2.DeactivatePromotionResponse(promotion=promotion_to_pb(stored))
 
@@ -204,10 +222,11 @@ class PromotionServicer(promotions_pb2_grpc.PromotionServiceServicer):
         self, request: promotions_pb2.SetMemberPriceRequest, context: Context
     ) -> promotions_pb2.SetMemberPriceResponse:
         m = request.member_price
-        async with _catalog_errors(context):
-            stored = await promotions.set_member_price(
-                MemberPrice(m.tier, m.sku, m.unit_price_minor), self._catalog, self._uows
-            )
+        with self._changing():
+            async with _catalog_errors(context):
+                stored = await promotions.set_member_price(
+                    MemberPrice(m.tier, m.sku, m.unit_price_minor), self._catalog, self._uows
+                )
         return promotions_pb2.SetMemberPriceResponse(member_price=_member_price_pb(stored))
 
     async def ListMemberPrices(  # noqa: N802
@@ -222,10 +241,11 @@ class PromotionServicer(promotions_pb2_grpc.PromotionServiceServicer):
         self, request: promotions_pb2.SetPurchaseLimitRequest, context: Context
     ) -> promotions_pb2.SetPurchaseLimitResponse:
         limit = request.purchase_limit
-        async with _catalog_errors(context):
-            stored = await promotions.set_purchase_limit(
-                PurchaseLimit(limit.sku, limit.max_quantity), self._catalog, self._uows
-            )
+        with self._changing():
+            async with _catalog_errors(context):
+                stored = await promotions.set_purchase_limit(
+                    PurchaseLimit(limit.sku, limit.max_quantity), self._catalog, self._uows
+                )
         return promotions_pb2.SetPurchaseLimitResponse(
             purchase_limit=promotions_pb2.PurchaseLimit(
                 sku=stored.sku, max_quantity=stored.max_quantity

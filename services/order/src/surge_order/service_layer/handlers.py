@@ -77,6 +77,7 @@ async def place_order(
     catalog: Catalog,
     orchestrator: Orchestrator,
     screening: Screening | None = None,
+    pricing_cache: promotions.PricingCache | None = None,
 ) -> tuple[OrderView, bool]:
     """Validate, price from the catalog and insert the order with its saga; idempotent."""
     problems = request_violations(
@@ -102,7 +103,7 @@ async def place_order(
         raise errors.InvalidArgument("the order is not valid", problems)
     now = datetime.now(UTC)
     try:
-        placement = await promotions.quote(cmd, items, catalog, uows, now)
+        placement = await promotions.quote(cmd, items, catalog, uows, now, pricing_cache)
     except errors.InvalidArgument:
         # A repeat of an order whose coupon or purchase limit it used up itself.
         existing = await _find(uows, cmd.channel, cmd.client_order_id, external_id)
@@ -144,7 +145,9 @@ async def place_order(
     async with uows() as uow:
         # The order rules (docs/rules.md) tag it, may hold it for review, and notify.
         outcome = await screening.screen(uow, order, now) if screening else None
-        created = await orchestrator.start(uow, order, saga, now)
+        # Nothing to record or redeem: the order and its messages are one statement.
+        alone = (outcome is None or outcome.records_nothing) and placement.redeems_nothing
+        created = await orchestrator.start(uow, order, saga, now, alone=alone)
         if created:
             if screening is not None and outcome is not None:
                 await screening.record(uow, order, outcome, now)

@@ -10,6 +10,7 @@ raise, which rolls the whole order back. `release` runs wherever an order become
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from surge_platform import errors
 from surge_platform.ids import new_id
 
+from surge_order.adapters.promotions_repository import PricingConfig
 from surge_order.domain import commands
 from surge_order.domain.model import Order
 from surge_order.domain.order import CatalogItem
@@ -36,6 +38,7 @@ from surge_order.service_layer.unit_of_work import OrderUnitOfWork
 
 __all__ = [
     "Placement",
+    "PricingCache",
     "breakdown",
     "create_promotion",
     "deactivate_promotion",
@@ -64,6 +67,40 @@ class Placement:
     limited: Mapping[str, int]
     line_index: Mapping[str, int]
 
+    @property
+    def redeems_nothing(self) -> bool:
+        """True if `redeem` writes nothing for this order (no coupon, limit or discount)."""
+        return self.quote.coupon is None and not self.limited and not self.quote.discounted
+
+
+class PricingCache:
+    """The customer-independent pricing configuration (`PricingConfig`), reused for `seconds`
+    like the catalog cache: most orders then need no pricing read at all. This replica's own
+    promotion changes drop it at once (`invalidate`); another replica's show within `seconds`.
+    0 seconds: read the whole context for every order."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._config: PricingConfig | None = None
+        self._read_at = 0.0
+        self._generation = 0
+
+    def invalidate(self) -> None:
+        self._config = None
+        self._generation += 1
+
+    async def get(self, uows: UowFactory) -> PricingConfig:
+        now = self._clock()
+        if self._config is not None and now - self._read_at < self.seconds:
+            return self._config
+        generation = self._generation
+        async with uows() as uow:
+            config = await uow.promotions.config()
+        if generation == self._generation:  # not changed here while it was read
+            self._config, self._read_at = config, now
+        return config
+
 
 async def quote(
     cmd: commands.PlaceOrder,
@@ -71,11 +108,16 @@ async def quote(
     catalog: Catalog,
     uows: UowFactory,
     at: datetime,
+    cache: PricingCache | None = None,
 ) -> Placement:
     code = normalise_code(cmd.coupon_code)
     skus = [line.sku for line in cmd.lines]
-    async with uows() as uow:
-        ctx = await uow.promotions.context(cmd.customer.id, skus, code, at)
+    ctx = None
+    if cache is not None and cache.seconds > 0:
+        ctx = (await cache.get(uows)).context(skus, code, at)
+    if ctx is None:
+        async with uows() as uow:
+            ctx = await uow.promotions.context(cmd.customer.id, skus, code, at)
     if code and (ctx.coupon is None or not ctx.coupon.is_coupon):
         raise errors.InvalidArgument(
             f"coupon {code} does not exist", {"coupon_code": "is not a known coupon"}

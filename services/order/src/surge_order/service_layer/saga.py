@@ -82,15 +82,26 @@ class Orchestrator:
 
     # ----------------------------------------------------------------- start, pay, cancel, retry
 
-    async def start(self, uow: OrderUnitOfWork, order: Order, saga: Saga, now: datetime) -> bool:
-        """Insert a new order with its saga and send the first step; False if it exists."""
+    async def start(
+        self, uow: OrderUnitOfWork, order: Order, saga: Saga, now: datetime, *, alone: bool = False
+    ) -> bool:
+        """Insert a new order with its saga and send the first step; False if it exists.
+
+        `alone`: the placement writes nothing else, so the order and its messages go in one
+        statement that commits by itself (the caller's `commit()` then only runs callbacks)."""
         self._enter(saga, Step.RESERVE, Direction.FORWARD, now)
         assert saga.step_log_id is not None
         uow.orders.start_step(saga.step_log_id, saga, now)
         self._announce(uow, order)
-        if not await uow.orders.add(order, saga):
-            return False
-        self._send(uow, order, saga)
+        if alone:
+            self._send(uow, order, saga)
+            # The statement writes the messages too; a repeat (False) writes none of them.
+            if not await uow.orders.add(order, saga, uow.outbox.take_pending()):
+                return False
+        else:
+            if not await uow.orders.add(order, saga):
+                return False
+            self._send(uow, order, saga)
         channel, currency, total = (
             self._metrics.channel(order.channel),
             order.currency,
