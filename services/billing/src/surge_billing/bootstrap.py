@@ -28,6 +28,7 @@ from surge_platform.inbox import idempotent
 from surge_platform.messaging import Route
 from surge_platform.service import Components, ConsumerSpec, GrpcService, Infrastructure
 
+from surge_billing.adapters.chunk import ChunkReader
 from surge_billing.adapters.metrics import BillingMetrics
 from surge_billing.adapters.repository import lock_chunk
 from surge_billing.config import BillingSettings
@@ -71,6 +72,11 @@ async def build(infra: Infrastructure) -> Components:
 
     # Group commits take their advisory locks up front, sorted: no deadlock between chunks.
     on_chunk(infra.engine, lock_chunk)
+    # ... and then read, under those locks, what the chunk's invoices need (one statement each).
+    on_chunk(
+        infra.engine,
+        ChunkReader(ctx.policy.default_credit_limit_minor, ctx.policy.credit_currency),
+    )
 
     topology = infra.topology
 

@@ -7,11 +7,13 @@ from functools import partial
 import grpc
 from surge.fulfillment.v1 import fulfillment_pb2 as pb
 from surge.fulfillment.v1 import fulfillment_pb2_grpc
+from surge_platform.db import on_chunk
 from surge_platform.inbox import idempotent
 from surge_platform.messaging import Route
 from surge_platform.service import Components, ConsumerSpec, GrpcService, Infrastructure
 
 from surge_fulfillment.adapters.metrics import FulfillmentMetrics
+from surge_fulfillment.adapters.writes import TrackingNumbers, read_chunk
 from surge_fulfillment.config import FulfillmentSettings
 from surge_fulfillment.entrypoints.grpc_api import FulfillmentServicer
 from surge_fulfillment.service_layer import handlers
@@ -30,8 +32,13 @@ async def build(infra: Infrastructure) -> Components:
     if not isinstance(settings, FulfillmentSettings):
         raise TypeError(f"fulfillment needs FulfillmentSettings, got {type(settings).__name__}")
 
+    # One pool of tracking numbers per process; a group commit reads ahead which of its orders
+    # are new and writes their shipments with one statement (adapters/writes.py).
+    tracking = TrackingNumbers()
+    on_chunk(infra.engine, read_chunk)
+
     def uow_factory() -> FulfillmentUnitOfWork:
-        return FulfillmentUnitOfWork(infra.engine)
+        return FulfillmentUnitOfWork(infra.engine, tracking)
 
     create = partial(
         handlers.create_shipments,

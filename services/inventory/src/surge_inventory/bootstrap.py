@@ -9,10 +9,12 @@ from typing import Any
 import grpc
 from surge.inventory.v1 import inventory_pb2 as pb
 from surge.inventory.v1 import inventory_pb2_grpc as pb_grpc
+from surge_platform.db import on_chunk
 from surge_platform.inbox import idempotent
 from surge_platform.messaging import Route
 from surge_platform.service import Components, ConsumerSpec, GrpcService, Infrastructure
 
+from surge_inventory.adapters.chunk import read_chunk
 from surge_inventory.adapters.metrics import InventoryMetrics
 from surge_inventory.config import InventorySettings
 from surge_inventory.entrypoints.expiry import ExpirySweeper
@@ -35,6 +37,10 @@ async def build(infra: Infrastructure) -> Components:
 
     def uow_factory() -> InventoryUnitOfWork:
         return InventoryUnitOfWork(infra.engine)
+
+    # A group commit locks its reservations and reads its SKUs' levels up front (one statement
+    # each), and writes its reservation changes with one statement.
+    on_chunk(infra.engine, read_chunk)
 
     def on(handler: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
         return functools.partial(handler, deps=deps)

@@ -7,13 +7,16 @@ while recording one, so a payment and an invoice issue of the same order never m
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
-from surge_platform.db import raw_fetchrow
+from surge_platform.db import raw_fetch, raw_fetchrow
 
+from surge_billing.adapters.numbering import InvoiceWrites
+from surge_billing.adapters.read_ahead import read_ahead_of
 from surge_billing.domain.credit import Credit
 from surge_billing.domain.invoices import Payment
 
@@ -46,6 +49,17 @@ _CREDIT = text(
     " AND i.currency = coalesce(l.currency, :default_currency)) AS used_minor "
     "FROM (SELECT 1) AS one LEFT JOIN credit_limits l ON l.customer_id = :customer_id"
 )
+# The same for many customers at once (a group commit's read-ahead).
+_CREDITS = text(
+    "SELECT k.key_customer, coalesce(l.limit_minor, :default_limit) AS limit_minor, "
+    "coalesce(l.currency, :default_currency) AS currency, "
+    "(SELECT coalesce(sum(i.total_minor), 0) FROM invoices i "
+    " WHERE i.customer_id = k.key_customer AND i.status = 'ISSUED' "
+    " AND i.payment_terms = 'ON_ACCOUNT' "
+    " AND i.currency = coalesce(l.currency, :default_currency)) AS used_minor "
+    "FROM unnest(CAST(:customers AS text[])) AS k(key_customer) "
+    "LEFT JOIN credit_limits l ON l.customer_id = k.key_customer"
+)
 _GET_LIMIT_FOR_UPDATE = text(
     "SELECT limit_minor FROM credit_limits WHERE customer_id = :customer_id FOR UPDATE"
 )
@@ -67,6 +81,9 @@ class PaymentRepository:
 
     async def add(self, payment: Payment) -> bool:
         """Insert unless the same payment (source id or order + reference) exists already."""
+        held = read_ahead_of(self._connection)
+        if held is not None:
+            held.forget_order(payment.order_id)
         result = await self._connection.execute(
             _INSERT_PAYMENT,
             {
@@ -99,12 +116,29 @@ class PaymentRepository:
 
 
 class CreditRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    """`writes`: as for `InvoiceRepository`: credit sums invoices, so pending ones go first."""
+
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        writes: Callable[[], InvoiceWrites] | None = None,
+    ) -> None:
         self._connection = connection
+        self._writes = writes
+
+    async def _settle(self) -> None:
+        if self._writes is not None:
+            await self._writes().settle()
 
     async def credit(self, customer_id: str, default_limit_minor: int, currency: str) -> Credit:
         """The customer's own limit (or the default) and the total of their issued, unpaid
         ON_ACCOUNT invoices in the limit's currency, in one round trip."""
+        held = read_ahead_of(self._connection)
+        if held is not None:
+            known = held.credits.get((customer_id, default_limit_minor, currency))
+            if known is not None:
+                return known
+        await self._settle()
         params = {
             "customer_id": customer_id,
             "default_limit": default_limit_minor,
@@ -114,10 +148,31 @@ class CreditRepository:
         assert row is not None  # the statement always returns one row
         return Credit(customer_id, int(row.limit_minor), int(row.used_minor), str(row.currency))
 
+    async def credits(
+        self, customer_ids: Sequence[str], default_limit_minor: int, currency: str
+    ) -> dict[str, Credit]:
+        """`credit` of many customers with one statement."""
+        await self._settle()
+        params = {
+            "customers": list(customer_ids),
+            "default_limit": default_limit_minor,
+            "default_currency": currency,
+        }
+        rows = await raw_fetch(self._connection, _CREDITS, params)
+        return {
+            row.key_customer: Credit(
+                row.key_customer, int(row.limit_minor), int(row.used_minor), str(row.currency)
+            )
+            for row in rows
+        }
+
     async def set_limit(
         self, customer_id: str, limit_minor: int, currency: str, actor: str, at: datetime
     ) -> None:
         """Upsert the limit and append an audit row with the old and new values."""
+        held = read_ahead_of(self._connection)
+        if held is not None:
+            held.forget_customer(customer_id)
         params = {"customer_id": customer_id}
         old = (await self._connection.execute(_GET_LIMIT_FOR_UPDATE, params)).scalar()
         values = {

@@ -13,23 +13,26 @@ Concurrency rules live here, next to the SQL that relies on them:
 - In a group commit, `lock_chunk` takes every such lock the chunk's commands need up front, in
   that order and sorted. Handlers then re-take locks they already hold (advisory locks stack).
   Otherwise two chunks deadlock: A holds customer c1 and the counter row and wants c2, which B
-  holds while it waits for the counter row.
+  holds while it waits for the counter row. The handlers of that chunk then skip those locks,
+  and answer their reads from what `chunk.read_chunk` read under them (see `read_ahead.py`).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
-from surge_platform.db import BatchTransaction, raw_execute, raw_fetchrow
+from surge_platform.db import BatchTransaction, raw_execute, raw_fetch, raw_fetchrow
 
+from surge_billing.adapters.numbering import InvoiceWrites, lines_json
 from surge_billing.adapters.paging import newest_first
+from surge_billing.adapters.read_ahead import read_ahead, read_ahead_of
 from surge_billing.domain.invoices import (
     Invoice,
     InvoiceStatus,
@@ -73,6 +76,10 @@ async def lock_chunk(batch: BatchTransaction, messages: Sequence[Any]) -> None:
         await raw_execute(batch.connection, _LOCK_ORDERS, {"keys": orders})
     if customers:
         await raw_execute(batch.connection, _LOCK_CUSTOMERS, {"keys": customers})
+    held = read_ahead(batch)
+    assert held is not None
+    held.orders.update(orders)
+    held.customers.update(customers)
 
 
 # Take the year's next number and insert the invoice in one statement, so the counter row (whose
@@ -107,6 +114,19 @@ _ISSUE_CONTEXT = text(
     f"LEFT JOIN LATERAL (SELECT {_INVOICE_COLUMNS} FROM invoices WHERE order_id = :order_id "
     "AND (status <> 'VOID' OR saga_id = :saga_id) ORDER BY status <> 'VOID' DESC, id DESC "
     "LIMIT 1) AS i ON true"
+)
+# The same for many (order, saga, currency) keys at once (a group commit's read-ahead).
+_ISSUE_CONTEXTS = text(
+    "SELECT k.key_order, k.key_saga, k.key_currency, "
+    "EXISTS (SELECT 1 FROM invoice_cancellations c "
+    "        WHERE c.order_id = k.key_order AND c.saga_id = k.key_saga) AS cancelled, "
+    "(SELECT coalesce(sum(p.amount_minor), 0) FROM payments p "
+    " WHERE p.order_id = k.key_order AND p.currency = k.key_currency) AS paid_minor, i.* "
+    "FROM unnest(CAST(:orders AS text[]), CAST(:sagas AS text[]), CAST(:currencies AS text[])) "
+    "AS k(key_order, key_saga, key_currency) "
+    f"LEFT JOIN LATERAL (SELECT {_INVOICE_COLUMNS} FROM invoices "
+    "WHERE order_id = k.key_order AND (status <> 'VOID' OR saga_id = k.key_saga) "
+    "ORDER BY status <> 'VOID' DESC, id DESC LIMIT 1) AS i ON true"
 )
 _LATEST_VOID_FOR_ORDER = text(
     f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE order_id = :order_id AND status = 'VOID' "
@@ -147,15 +167,34 @@ def is_uuid(value: str) -> bool:
 
 
 class InvoiceRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    """`writes`: the unit of work's `deferred(InvoiceWrites)`, used by `add_numbered` in a group
+    commit that announced its invoices (see numbering.py); every read of invoices sends the
+    pending ones first."""
+
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        writes: Callable[[], InvoiceWrites] | None = None,
+    ) -> None:
         self._connection = connection
+        self._writes = writes
+
+    async def _settle(self) -> None:
+        if self._writes is not None:
+            await self._writes().settle()
 
     async def lock_order(self, order_id: str) -> None:
         """Serialise issue, void and payments of one order until the transaction ends."""
+        held = read_ahead_of(self._connection)
+        if held is not None and order_id in held.orders:
+            return
         await raw_execute(self._connection, _LOCK_ORDER, {"order_id": order_id})
 
     async def lock_customer(self, customer_id: str) -> None:
         """Serialise credit checks of one customer until the transaction ends."""
+        held = read_ahead_of(self._connection)
+        if held is not None and customer_id in held.customers:
+            return
         await raw_execute(self._connection, _LOCK_CUSTOMER, {"customer_id": customer_id})
 
     async def add_numbered(self, invoice: Invoice, *, year: int) -> tuple[int, str]:
@@ -165,6 +204,12 @@ class InvoiceRepository:
         Call this last in the transaction (then only the outbox and COMMIT follow), because
         the counter row stays locked until commit and every issue of the year waits for it.
         """
+        held = read_ahead_of(self._connection)
+        if held is not None:
+            held.forget_order(invoice.order_id)
+            held.forget_customer(invoice.customer_id)
+            if held.invoices_expected and self._writes is not None:
+                return await self._writes().add(invoice, year, held.invoices_expected)
         row = await raw_fetchrow(
             self._connection,
             _INSERT_NUMBERED,
@@ -176,7 +221,7 @@ class InvoiceRepository:
                 "status": invoice.status.value,
                 "payment_terms": invoice.payment_terms.value,
                 "currency": invoice.currency,
-                "lines": json.dumps([_line_json(line) for line in invoice.lines]),
+                "lines": lines_json(invoice),
                 "subtotal_minor": invoice.subtotal_minor,
                 "tax_minor": invoice.tax_minor,
                 "discount_minor": invoice.discount_minor,
@@ -195,21 +240,30 @@ class InvoiceRepository:
     async def get(self, invoice_id: str) -> Invoice | None:
         if not is_uuid(invoice_id):
             return None
+        await self._settle()
         row = (await self._connection.execute(_GET, {"id": invoice_id})).first()
         return _invoice(row) if row else None
 
     async def live_for_order(self, order_id: str) -> Invoice | None:
+        await self._settle()
         row = (await self._connection.execute(_LIVE_FOR_ORDER, {"order_id": order_id})).first()
         return _invoice(row) if row else None
 
     async def current_for_issue(self, order_id: str, saga_id: str) -> Invoice | None:
         """The order's live invoice, else the (voided) invoice this saga issued, else None."""
+        await self._settle()
         params = {"order_id": order_id, "saga_id": saga_id}
         row = (await self._connection.execute(_CURRENT_FOR_ISSUE, params)).first()
         return _invoice(row) if row else None
 
     async def issue_context(self, order_id: str, saga_id: str, currency: str) -> IssueContext:
         """What issuing needs to know about the order, in one round trip (see IssueContext)."""
+        held = read_ahead_of(self._connection)
+        if held is not None:
+            known = held.contexts.get((order_id, saga_id, currency))
+            if known is not None:
+                return known
+        await self._settle()
         params = {"order_id": order_id, "saga_id": saga_id, "currency": currency}
         row = await raw_fetchrow(self._connection, _ISSUE_CONTEXT, params)
         assert row is not None  # the statement always returns one row
@@ -219,25 +273,58 @@ class InvoiceRepository:
             paid_minor=int(row.paid_minor),
         )
 
+    async def issue_contexts(
+        self, keys: Sequence[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], IssueContext]:
+        """`issue_context` of many (order id, saga id, currency) keys with one statement."""
+        await self._settle()
+        params = {
+            "orders": [k[0] for k in keys],
+            "sagas": [k[1] for k in keys],
+            "currencies": [k[2] for k in keys],
+        }
+        rows = await raw_fetch(self._connection, _ISSUE_CONTEXTS, params)
+        return {
+            (row.key_order, row.key_saga, row.key_currency): IssueContext(
+                existing=_invoice(row) if row.id is not None else None,
+                cancelled=bool(row.cancelled),
+                paid_minor=int(row.paid_minor),
+            )
+            for row in rows
+        }
+
     async def latest_void_for_order(self, order_id: str) -> Invoice | None:
+        await self._settle()
         params = {"order_id": order_id}
         row = (await self._connection.execute(_LATEST_VOID_FOR_ORDER, params)).first()
         return _invoice(row) if row else None
 
     async def void(self, invoice_id: str, reason: str, at: datetime) -> bool:
+        self._forget_all()
+        await self._settle()
         result = await self._connection.execute(
             _VOID, {"id": invoice_id, "reason": reason, "at": at}
         )
         return result.rowcount == 1
 
     async def mark_paid(self, invoice_id: str, at: datetime) -> bool:
+        self._forget_all()
+        await self._settle()
         result = await self._connection.execute(_MARK_PAID, {"id": invoice_id, "at": at})
         return result.rowcount == 1
 
     async def record_cancellation(self, order_id: str, saga_id: str, reason: str) -> None:
+        held = read_ahead_of(self._connection)
+        if held is not None:
+            held.forget_order(order_id)
         await self._connection.execute(
             _CANCEL, {"order_id": order_id, "saga_id": saga_id, "reason": reason}
         )
+
+    def _forget_all(self) -> None:
+        held = read_ahead_of(self._connection)
+        if held is not None:
+            held.forget_all()
 
     async def list(
         self,
@@ -249,6 +336,7 @@ class InvoiceRepository:
         limit: int,
     ) -> list[Invoice]:
         """Newest first (ids are UUIDv7, so id order is issue order); `before_id` pages on."""
+        await self._settle()
         query, params = newest_first(
             _INVOICE_COLUMNS,
             "invoices",
@@ -262,18 +350,6 @@ class InvoiceRepository:
         )
         rows = (await self._connection.execute(query, params)).all()
         return [_invoice(row) for row in rows]
-
-
-def _line_json(line: PricedLine) -> dict[str, Any]:
-    return {
-        "sku": line.sku,
-        "description": line.description,
-        "quantity": line.quantity,
-        "unit_price_minor": line.unit_price_minor,
-        "discount_minor": line.discount_minor,
-        "tax_minor": line.tax_minor,
-        "amount_minor": line.amount_minor,
-    }
 
 
 def _lines(raw: str | Sequence[dict[str, Any]]) -> tuple[PricedLine, ...]:

@@ -365,7 +365,7 @@ def _issued(cmd: billing_pb2.IssueInvoiceCommand, invoice: Invoice) -> billing_p
         order_id=cmd.order_id,
         invoice_id=invoice.id,
         number=invoice.number,
-        total=convert.invoice_to_proto(invoice).total,
+        total=convert.money(invoice.total_minor, invoice.currency),
     )
 
 

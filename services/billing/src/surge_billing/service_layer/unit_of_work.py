@@ -7,6 +7,7 @@ from surge_platform.db import SqlUnitOfWork
 from surge_billing.adapters.accounts import CreditRepository, PaymentRepository
 from surge_billing.adapters.credit_notes_repository import CreditNoteRepository
 from surge_billing.adapters.finance_repository import FinanceRepository
+from surge_billing.adapters.numbering import InvoiceWrites
 from surge_billing.adapters.repository import InvoiceRepository
 
 __all__ = ["BillingUnitOfWork"]
@@ -20,8 +21,11 @@ class BillingUnitOfWork(SqlUnitOfWork):
     ledger: FinanceRepository
 
     async def _open(self) -> None:
-        self.invoices = InvoiceRepository(self.connection)
+        def writes() -> InvoiceWrites:
+            return self.deferred(InvoiceWrites)
+
+        self.invoices = InvoiceRepository(self.connection, writes)
         self.payments = PaymentRepository(self.connection)
-        self.credit = CreditRepository(self.connection)
+        self.credit = CreditRepository(self.connection, writes)
         self.credit_notes = CreditNoteRepository(self.connection)
         self.ledger = FinanceRepository(self.connection)

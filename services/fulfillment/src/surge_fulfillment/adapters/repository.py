@@ -6,7 +6,7 @@ All statements run on the unit of work's connection, inside its transaction; not
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from surge_platform.db import raw_execute_many, raw_fetchrow
 from surge_platform.errors import AlreadyExists
 
+from surge_fulfillment.adapters.writes import ShipmentWrites, TrackingNumbers, read_ahead_of
 from surge_fulfillment.domain.carriers import CarrierRule
 from surge_fulfillment.domain.model import (
     Address,
@@ -89,17 +90,35 @@ _CANCEL_ORDER = text(
 
 
 class ShipmentRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    """`writes`: where `add()` puts new shipments to send at commit (the unit of work's
+    `deferred(ShipmentWrites)`); every other statement sends them first. `tracking`: numbers
+    taken a block at a time. Without them, each call runs its own statements."""
+
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        writes: Callable[[], ShipmentWrites] | None = None,
+        tracking: TrackingNumbers | None = None,
+    ) -> None:
         self._connection = connection
+        self._writes = writes
+        self._tracking = tracking
+
+    async def _settle(self) -> None:
+        await _settle(self._writes)
 
     async def add(self, shipments: Sequence[Shipment]) -> None:
         if not shipments:
+            return
+        if self._writes is not None:
+            self._writes().add(shipments)
             return
         await raw_execute_many(self._connection, _INSERT_SHIPMENT, [_row(s) for s in shipments])
         await self._record_changes(shipments)
 
     async def save(self, shipment: Shipment) -> None:
         """Write the shipment's new state and its pending audit rows."""
+        await self._settle()
         try:
             await self._connection.execute(
                 _UPDATE_SHIPMENT,
@@ -124,16 +143,19 @@ class ShipmentRepository:
     async def get(self, shipment_id: str, *, for_update: bool = False) -> Shipment | None:
         if not _is_uuid(shipment_id):
             return None
+        await self._settle()
         query = _GET_FOR_UPDATE if for_update else _GET
         row = (await self._connection.execute(query, {"id": shipment_id})).first()
         return _shipment(row) if row else None
 
     async def for_order(self, order_id: str, *, for_update: bool = False) -> list[Shipment]:
+        await self._settle()
         query = _FOR_ORDER_FOR_UPDATE if for_update else _FOR_ORDER
         rows = (await self._connection.execute(query, {"order_id": order_id})).all()
         return [_shipment(row) for row in rows]
 
     async def history(self, shipment_id: str) -> list[StatusChange]:
+        await self._settle()
         rows = (await self._connection.execute(_HISTORY, {"shipment_id": shipment_id})).all()
         return [
             StatusChange(
@@ -147,6 +169,8 @@ class ShipmentRepository:
         ]
 
     async def next_tracking_number(self, carrier: str) -> str:
+        if self._tracking is not None:
+            return await self._tracking.take(self._connection, carrier)
         row = await raw_fetchrow(self._connection, _NEXT_TRACKING, {"code": carrier})
         number = row[0] if row is not None else None
         if number is None:
@@ -202,11 +226,26 @@ class OrderRecord:
 
 
 class OrderRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    """`writes`: as for `ShipmentRepository`; in a group commit, a claim the chunk's read-ahead
+    proved new is sent with the batch's other writes (see `writes.py`)."""
+
+    def __init__(
+        self, connection: AsyncConnection, writes: Callable[[], ShipmentWrites] | None = None
+    ) -> None:
         self._connection = connection
+        self._writes = writes
 
     async def claim(self, order_id: str, saga_id: str, status: str, reason: str = "") -> bool:
         """Record the order's outcome; False if it already had one (this is a repeat)."""
+        if self._writes is not None:
+            found = read_ahead_of(self._connection)
+            if found is not None and order_id in found.unclaimed:
+                # Claimed once only: a repeat in the same batch takes the statement below,
+                # after the pending claim is sent, and so finds it.
+                found.unclaimed.discard(order_id)
+                self._writes().claim(order_id, saga_id, status, reason)
+                return True
+            await _settle(self._writes)
         row = await raw_fetchrow(
             self._connection,
             _CLAIM_ORDER,
@@ -215,13 +254,23 @@ class OrderRepository:
         return row is not None
 
     async def get(self, order_id: str) -> OrderRecord | None:
+        await _settle(self._writes)
         row = (await self._connection.execute(_GET_ORDER, {"order_id": order_id})).first()
         return OrderRecord(row.order_id, row.saga_id, row.status, row.reason) if row else None
 
     async def cancel(self, order_id: str, saga_id: str, reason: str) -> None:
+        await _settle(self._writes)
         await self._connection.execute(
             _CANCEL_ORDER, {"order_id": order_id, "saga_id": saga_id, "reason": reason}
         )
+
+
+async def _settle(writes: Callable[[], ShipmentWrites] | None) -> None:
+    """Send the transaction's deferred writes before a statement that might read around them."""
+    if writes is not None:
+        pending = writes()
+        if pending.pending:
+            await pending.flush()
 
 
 def _row(shipment: Shipment) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from surge_platform.db import SqlUnitOfWork
 
 from surge_fulfillment.adapters.repository import (
@@ -9,6 +10,7 @@ from surge_fulfillment.adapters.repository import (
     OrderRepository,
     ShipmentRepository,
 )
+from surge_fulfillment.adapters.writes import ShipmentWrites, TrackingNumbers
 
 __all__ = ["FulfillmentUnitOfWork"]
 
@@ -18,7 +20,14 @@ class FulfillmentUnitOfWork(SqlUnitOfWork):
     carriers: CarrierRepository
     orders: OrderRepository
 
+    def __init__(self, engine: AsyncEngine, tracking: TrackingNumbers | None = None) -> None:
+        super().__init__(engine)
+        self._tracking = tracking
+
     async def _open(self) -> None:
-        self.shipments = ShipmentRepository(self.connection)
+        def writes() -> ShipmentWrites:
+            return self.deferred(ShipmentWrites)
+
+        self.shipments = ShipmentRepository(self.connection, writes, self._tracking)
         self.carriers = CarrierRepository(self.connection)
-        self.orders = OrderRepository(self.connection)
+        self.orders = OrderRepository(self.connection, writes)

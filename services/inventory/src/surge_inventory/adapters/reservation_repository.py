@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
-from surge_platform.db import raw_execute, raw_fetchrow
+from surge_platform.db import raw_execute, raw_fetch, raw_fetchrow
 
 from surge_inventory.adapters.codec import decode_json
+from surge_inventory.adapters.read_ahead import ReservationWrites, read_ahead_of
 from surge_inventory.domain.model import Allocation, Reservation, ReservationStatus
 
 __all__ = ["ReservationRepository"]
@@ -22,6 +23,11 @@ _RESERVATION_COLUMNS = (
 _OUTCOME = text(f"SELECT {_RESERVATION_COLUMNS} FROM reservations WHERE order_id = :order_id")
 _FOR_UPDATE = text(
     f"SELECT {_RESERVATION_COLUMNS} FROM reservations WHERE order_id = :order_id FOR UPDATE"
+)
+# A group commit's reservations, locked in one order (see chunk.read_chunk).
+_LOCK_MANY = text(
+    f"SELECT {_RESERVATION_COLUMNS} FROM reservations "
+    "WHERE order_id = ANY(CAST(:order_ids AS text[])) ORDER BY order_id FOR UPDATE"
 )
 _INSERT_CLOSED = text(
     """
@@ -56,16 +62,43 @@ _COUNT_HELD = text("SELECT count(*) FROM reservations WHERE status = 'held'")
 
 
 class ReservationRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    """`writes`: where `save()` collects state changes to write at commit (the unit of work's
+    `deferred(ReservationWrites)`); without it, `save()` writes at once."""
+
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        writes: Callable[[], ReservationWrites] | None = None,
+    ) -> None:
         self._connection = connection
+        self._writes = writes
+
+    def _read_ahead(self, order_id: str) -> Reservation | None:
+        found = read_ahead_of(self._connection)
+        return found.reservations.get(order_id) if found is not None else None
 
     async def get(self, order_id: str) -> Reservation | None:
+        # In a group commit, a reservation read ahead is the one its handlers changed so far
+        # (their writes wait for the commit).
+        known = self._read_ahead(order_id)
+        if known is not None:
+            return known
         row = await raw_fetchrow(self._connection, _OUTCOME, {"order_id": order_id})
         return _reservation(row) if row else None
 
     async def get_for_update(self, order_id: str) -> Reservation | None:
+        found = read_ahead_of(self._connection)
+        known = found.reservations.get(order_id) if found is not None else None
+        if known is not None:
+            return known  # locked by the batch already
         row = await raw_fetchrow(self._connection, _FOR_UPDATE, {"order_id": order_id})
-        return _reservation(row) if row else None
+        if row is None:
+            return None
+        reservation = _reservation(row)
+        if found is not None:
+            # Locked now (e.g. reserved earlier in this batch): later handlers share this object.
+            found.reservations[order_id] = reservation
+        return reservation
 
     async def add_closed(
         self,
@@ -91,7 +124,15 @@ class ReservationRepository:
         )
         return result.first() is not None
 
+    async def lock_many(self, order_ids: Sequence[str]) -> list[Reservation]:
+        """Lock the reservations of these orders, in order id order; returns those that exist."""
+        rows = await raw_fetch(self._connection, _LOCK_MANY, {"order_ids": list(order_ids)})
+        return [_reservation(row) for row in rows]
+
     async def save(self, reservation: Reservation) -> None:
+        if self._writes is not None:
+            self._writes().add(reservation)
+            return
         await raw_execute(
             self._connection,
             _SAVE,

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from surge_platform.db import raw_fetch, raw_fetchrow
 
 from surge_inventory.adapters.codec import allocations_json, decode_json
+from surge_inventory.adapters.read_ahead import read_ahead_of
 from surge_inventory.domain.model import Allocation, Level
 
 __all__ = ["Delta", "ReserveAttempt", "StockRepository", "StockRow"]
@@ -222,6 +223,10 @@ class StockRepository:
 
     async def levels(self, skus: Sequence[str]) -> tuple[dict[str, bool], list[Level]]:
         """(SKU -> active) for the known SKUs, and their current availability (unlocked)."""
+        found = read_ahead_of(self._connection)
+        if found is not None and found.answers(skus):
+            # Read ahead for the group commit, and kept current with the batch's own changes.
+            return found.levels_of(skus)
         rows = await raw_fetch(self._connection, _LEVELS, {"skus": list(skus)})
         known: dict[str, bool] = {}
         levels: list[Level] = []
@@ -263,12 +268,21 @@ class StockRepository:
         )
         assert row is not None  # the statement always returns one row
         stamps = (row.expires_at, row.created_at) if row.expires_at is not None else None
-        return ReserveAttempt(
+        attempt = ReserveAttempt(
             prior=bool(row.prior),
             applied=row.applied == len(allocations),
             stamps=stamps,
             levels=tuple((s, w, int(a)) for s, w, a in decode_json(row.levels)),
         )
+        found = read_ahead_of(self._connection)
+        if found is not None:
+            # Locked now: these are exact for the rest of the batch.
+            for sku, warehouse, available in attempt.levels:
+                found.replace(sku, warehouse, available)
+            if attempt.applied:
+                for allocation in allocations:
+                    found.change(allocation.sku, allocation.warehouse, -allocation.quantity)
+        return attempt
 
     async def apply(self, deltas: Sequence[Delta], *, reason: str, actor: str) -> int:
         """Apply signed changes to existing rows; returns how many stock rows changed."""
@@ -288,6 +302,10 @@ class StockRepository:
             },
         )
         assert row is not None
+        found = read_ahead_of(self._connection)
+        if found is not None:
+            for d in deltas:
+                found.change(d.sku, d.warehouse, d.on_hand - d.reserved)
         return int(row[0])
 
     async def adjust(

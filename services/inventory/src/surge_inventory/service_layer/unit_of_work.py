@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from surge_platform.db import SqlUnitOfWork
 
+from surge_inventory.adapters.read_ahead import ReservationWrites
 from surge_inventory.adapters.repository import (
     CatalogRepository,
     ReservationRepository,
@@ -27,7 +28,9 @@ class InventoryUnitOfWork(SqlUnitOfWork):
     async def _open(self) -> None:
         self.catalog = CatalogRepository(self.connection)
         self.stock = StockRepository(self.connection)
-        self.reservations = ReservationRepository(self.connection)
+        self.reservations = ReservationRepository(
+            self.connection, lambda: self.deferred(ReservationWrites)
+        )
         self.returns = ReturnRestockRepository(self.connection)
 
 
