@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import ssl
 import statistics
+import sys
 import time
 import uuid
 from collections import Counter
@@ -24,7 +26,12 @@ from surge_gateway.keys import ensure_keypair, make_token
 
 
 async def run(
-    url: str, key_dir: Path, concurrency: int, seconds: float, state_dir: Path
+    url: str,
+    key_dir: Path,
+    concurrency: int,
+    seconds: float,
+    state_dir: Path,
+    honour_retry_after: bool = False,
 ) -> dict[str, float]:
     private_path, _ = ensure_keypair(key_dir)
     private = private_path.read_bytes()
@@ -69,9 +76,14 @@ async def run(
         ]
         latencies: list[float] = []
         statuses: Counter[int] = Counter()
-        deadline = time.monotonic() + seconds
+        tls = ssl.create_default_context()  # one for all clients: each costs ms of CPU to build
 
-        async def worker(headers: dict[str, str]) -> None:
+        # A client (one connection) per worker, made before the clock starts: httpcore scans its
+        # whole pool on every request, which at 64 connections cost the bench more CPU than
+        # the requests, and the bench's own latency was counted as the gateway's.
+        clients = [httpx.AsyncClient(base_url=url, timeout=30, verify=tls) for _ in tokens]
+
+        async def worker(http: httpx.AsyncClient, headers: dict[str, str]) -> None:
             while time.monotonic() < deadline:
                 body = {
                     "customer": {"name": "Bench", "phone": f"+86139{uuid.uuid4().int % 10**8:08d}"},
@@ -95,19 +107,30 @@ async def run(
                 statuses[response.status_code] += 1
                 if response.status_code == 202:
                     latencies.append(time.perf_counter() - started)
+                elif honour_retry_after and response.status_code in (429, 503):
+                    # As a well-behaved client does; without it a shed worker asks again at
+                    # once and the bench measures its own loop as much as the gateway.
+                    wait = float(response.headers.get("retry-after", "1"))
+                    await asyncio.sleep(min(wait, max(0.0, deadline - time.monotonic())))
 
         procs = processes(state_dir)
         before = cpu_seconds(procs)
         began = time.monotonic()
-        await asyncio.gather(*(worker(t) for t in tokens))
+        deadline = began + seconds
+        await asyncio.gather(*(worker(c, t) for c, t in zip(clients, tokens, strict=True)))
         elapsed = time.monotonic() - began
         after = cpu_seconds(procs)
+        for client in clients:
+            await client.aclose()
     latencies.sort()
     result = {
         "accepted_per_second": statuses[202] / elapsed,
         "p50_ms": 1000 * statistics.median(latencies) if latencies else float("nan"),
         "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan"),
         **{f"status_{code}": float(n) for code, n in sorted(statuses.items())},
+        "cpu_ms_per_request_gateway": 1000
+        * (after["gateway"] - before["gateway"])
+        / max(sum(statuses.values()), 1),
         # CPU per accepted order while placing (the saga behind it keeps running afterwards).
         **{
             f"cpu_ms_per_accepted_{name}": 1000 * (after[name] - before[name]) / accepted
@@ -130,9 +153,25 @@ def main() -> None:
         default=Path(os.environ.get("SURGE_DEV_STATE_DIR", ".surge")),
         help="the stack's state dir: only its processes are counted for CPU",
     )
+    parser.add_argument(
+        "--honour-retry-after",
+        action="store_true",
+        help="a worker shed with 429/503 waits Retry-After seconds before its next order",
+    )
     args = parser.parse_args()
+    # httpcore tries `import sniffio` on every request; without sniffio installed each failed
+    # import walks sys.path (a fifth of the bench's CPU, measured with py-spy). A None entry
+    # makes it fail at once, and httpcore then assumes asyncio, which is what runs here.
+    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
     result = asyncio.run(
-        run(args.url, args.key_dir, args.concurrency, args.seconds, args.state_dir)
+        run(
+            args.url,
+            args.key_dir,
+            args.concurrency,
+            args.seconds,
+            args.state_dir,
+            args.honour_retry_after,
+        )
     )
     for name, value in result.items():
         print(f"{name}: {value:.1f}")

@@ -6,14 +6,24 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import asyncpg
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from surge_gateway.adapters.postgres import PgApiKeyStore, PgIdempotencyStore, PgIntakeLog
+from surge_gateway.adapters.postgres import (
+    PgApiKeyStore,
+    PgIdempotencyStore,
+    PgIntakeLog,
+    StoreUnavailable,
+    open_pool,
+)
 from surge_gateway.auth import ApiKey, hash_api_key
 from surge_gateway.entrypoints.cli import main
 from surge_gateway.idempotency import ClaimState, StoredResponse
 from surge_platform.db import create_engine
 from surge_platform.migrations import migrate, migrations_of
+
+from tests.support import wait_until
 
 MIGRATIONS = migrations_of("surge_gateway")
 
@@ -31,8 +41,15 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-async def test_a_key_is_claimed_once_then_replayed_or_refused(engine: AsyncEngine) -> None:
-    store = PgIdempotencyStore(engine)
+@pytest.fixture
+async def pool(engine: AsyncEngine, database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await open_pool(database_url, 5)
+    yield pool
+    await pool.close()
+
+
+async def test_a_key_is_claimed_once_then_replayed_or_refused(pool: asyncpg.Pool) -> None:
+    store = PgIdempotencyStore(pool)
     assert (await store.claim("p", "k", "f1", DAY, LEASE)).state is ClaimState.NEW
     assert (await store.claim("p", "k", "f1", DAY, LEASE)).state is ClaimState.IN_FLIGHT
     assert (await store.claim("p", "k", "f2", DAY, LEASE)).state is ClaimState.MISMATCH
@@ -45,16 +62,16 @@ async def test_a_key_is_claimed_once_then_replayed_or_refused(engine: AsyncEngin
     assert (await store.claim("other", "k", "f2", DAY, LEASE)).state is ClaimState.NEW
 
 
-async def test_concurrent_claims_of_one_key_have_exactly_one_winner(engine: AsyncEngine) -> None:
-    store = PgIdempotencyStore(engine)
+async def test_concurrent_claims_of_one_key_have_exactly_one_winner(pool: asyncpg.Pool) -> None:
+    store = PgIdempotencyStore(pool)
     claims = await asyncio.gather(*(store.claim("p", "k", "f", DAY, LEASE) for _ in range(30)))
     assert sum(c.state is ClaimState.NEW for c in claims) == 1
 
 
 async def test_a_released_key_can_be_claimed_again_but_a_completed_one_cannot(
-    engine: AsyncEngine,
+    pool: asyncpg.Pool,
 ) -> None:
-    store = PgIdempotencyStore(engine)
+    store = PgIdempotencyStore(pool)
     await store.claim("p", "k", "f", DAY, LEASE)
     await store.release("p", "k")
     assert (await store.claim("p", "k", "f", DAY, LEASE)).state is ClaimState.NEW
@@ -63,8 +80,8 @@ async def test_a_released_key_can_be_claimed_again_but_a_completed_one_cannot(
     assert (await store.claim("p", "k", "f", DAY, LEASE)).state is ClaimState.DONE
 
 
-async def test_expired_keys_and_abandoned_leases_are_taken_over(engine: AsyncEngine) -> None:
-    store = PgIdempotencyStore(engine)
+async def test_expired_keys_and_abandoned_leases_are_taken_over(pool: asyncpg.Pool) -> None:
+    store = PgIdempotencyStore(pool)
     await store.claim("p", "expired", "f", timedelta(seconds=-1), LEASE)
     await store.complete("p", "expired", StoredResponse(200, b"{}"))
     assert (await store.claim("p", "expired", "g", DAY, LEASE)).state is ClaimState.NEW
@@ -85,9 +102,9 @@ async def test_api_keys_are_found_by_hash_and_rotation_revokes_the_old_key(
 
 
 async def test_same_phone_and_skus_in_the_window_is_flagged_across_channels(
-    engine: AsyncEngine,
+    pool: asyncpg.Pool,
 ) -> None:
-    log = PgIntakeLog(engine)
+    log = PgIntakeLog(pool)
     window = timedelta(minutes=5)
     assert not await log.record("tmall", "T1", "phone-a", "A,B", window)
     assert not await log.record("tmall", "T1", "phone-a", "A,B", window)  # a retry of itself
@@ -97,6 +114,37 @@ async def test_same_phone_and_skus_in_the_window_is_flagged_across_channels(
     await log.forget("tmall", "T1")
     await log.forget("jd", "J1")
     assert not await log.record("douyin", "D1", "phone-a", "A,B", window)
+
+
+async def test_an_intake_waits_for_one_in_progress_for_the_same_phone_and_sees_it(
+    engine: AsyncEngine, pool: asyncpg.Pool
+) -> None:
+    # Intake is one round trip (migration 0007_perf) but must keep its guarantee: a second
+    # intake of the phone waits for the first to commit and then sees it. Without the lock it
+    # would not wait; with a snapshot older than the lock it would wait but miss the row.
+    log = PgIntakeLog(pool)
+    async with engine.connect() as first, engine.connect() as probe:
+        await first.begin()
+        await first.execute(text("SELECT pg_advisory_xact_lock(hashtext('phone-d'))"))
+        await first.execute(
+            text(
+                "INSERT INTO intake_log (channel, identity, phone_hash, skus) "
+                "VALUES ('tmall', 'T9', 'phone-d', 'A,B')"
+            )
+        )
+        second = asyncio.create_task(log.record("jd", "J9", "phone-d", "A,B", timedelta(minutes=5)))
+
+        async def waiting() -> bool:
+            found = await probe.execute(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            )
+            await probe.rollback()
+            return bool(found.scalar_one())
+
+        await wait_until(waiting, 10, "the second intake waiting for the phone's lock")
+        assert not second.done()
+        await first.commit()
+    assert await second
 
 
 def test_channel_key_command_prints_a_key_that_is_stored_hashed(
@@ -117,8 +165,20 @@ def test_channel_key_command_prints_a_key_that_is_stored_hashed(
     assert asyncio.run(lookup()) == ApiKey("douyin", "channel")
 
 
-async def test_old_intake_rows_are_purged(engine: AsyncEngine) -> None:
-    log = PgIntakeLog(engine)
+async def test_old_intake_rows_are_purged(pool: asyncpg.Pool) -> None:
+    log = PgIntakeLog(pool)
     await log.record("tmall", "T1", "phone-a", "A", timedelta(minutes=5))
     assert await log.purge_older_than(timedelta(days=1)) == 0
     assert await log.purge_older_than(timedelta(0)) == 1
+
+
+async def test_an_unreachable_database_is_store_unavailable_which_the_app_answers_503() -> None:
+    pool = await open_pool("postgresql+asyncpg://nobody:x@127.0.0.1:1/none", 1)
+    try:
+        with pytest.raises(StoreUnavailable) as failed:
+            await PgIdempotencyStore(pool).claim("p", "k", "f", DAY, LEASE)
+        with pytest.raises(StoreUnavailable):
+            await PgIntakeLog(pool).record("web", "W1", "phone", "A", timedelta(minutes=5))
+    finally:
+        await pool.close()
+    assert isinstance(failed.value, ConnectionError)  # problems.install: ConnectionError -> 503

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 from surge_gateway.admission import AdmissionController
@@ -93,55 +94,135 @@ async def test_new_orders_are_shed_when_too_many_are_in_flight(
         assert "surge_gateway_admission_max_in_flight 1.0" in metrics
 
 
-def _controller(chance: float = 0.99, **overrides: float) -> AdmissionController:
+def _controller(**overrides: float) -> AdmissionController:
     from prometheus_client import CollectorRegistry
 
-    values = {"max_in_flight": 100, "max_latency": 0.2, "window": 2.0, "retry_after": 3}
+    values = {"max_in_flight": 100, "max_latency": 0.2, "retry_after": 3, "initial_limit": 4}
     values.update(overrides)
     return AdmissionController(
         max_in_flight=int(values["max_in_flight"]),
         max_latency=values["max_latency"],
-        window=values["window"],
         retry_after=int(values["retry_after"]),
         metrics=GatewayMetrics(CollectorRegistry()),
-        chance=lambda: chance,
+        initial_limit=int(values["initial_limit"]),
     )
 
 
-def test_slow_recent_place_orders_shed_new_ones_until_the_window_passes() -> None:
-    import time
+async def _fill(controller: AdmissionController, n: int) -> list[contextlib.AsyncExitStack]:
+    held = []
+    for _ in range(n):
+        stack = contextlib.AsyncExitStack()
+        await stack.enter_async_context(controller.admit())
+        held.append(stack)
+    return held
 
+
+async def test_orders_past_the_limit_are_shed_before_any_work() -> None:
     controller = _controller()
-    now = time.monotonic()
-    for _ in range(5):
-        controller.record(0.5, now=now)
+    held = await _fill(controller, 4)
     with pytest.raises(ProblemError) as shed:
         controller.precheck()
     assert shed.value.status == 503
     assert shed.value.headers["Retry-After"] == "3"
-    # Once the slow samples age out of the window, new orders are admitted again.
-    assert controller.recent_latency(now=now + 2.5) == 0.0
+    await held.pop().aclose()
+    controller.precheck()  # a slot came free
+
+
+def _generation(
+    controller: AdmissionController, started: float, latency: float, n: int = 4
+) -> None:
+    for _ in range(n):
+        controller.record(started, started + latency, binding=True)
+
+
+def test_a_slow_generation_cuts_the_limit_as_littles_law_says() -> None:
+    controller = _controller(initial_limit=10)
+    for _ in range(5):
+        controller.record(0.0, 0.01, binding=False)  # unqueued orders: the floor
+    assert controller.limit == 10.0  # fast, but the limit was not reached: nothing learnt
+    # Five orders (half the limit) admitted after that averaged 0.25 s against a 0.2 s bound:
+    # 10 in flight * 0.2 / 0.25 would have met it.
+    for latency in (0.1, 0.2, 0.3, 0.3, 0.35):
+        controller.record(1.0, 1.0 + latency, binding=True)
+    assert controller.limit == pytest.approx(8.0)
+    # Orders admitted before that revision say nothing about the new limit.
+    _generation(controller, 0.5, 3.0, n=10)
+    assert controller.limit == pytest.approx(8.0)
+    # Far over the bound, a revision halves the limit at most; cuts stop at four.
+    _generation(controller, 2.0, 4.0)
+    assert controller.limit == pytest.approx(4.0)
+    for i in range(10):
+        _generation(controller, 10.0 + i, 4.0)
+    assert controller.limit == 4.0
     controller.precheck()
 
 
-def test_latency_over_the_bound_sheds_in_proportion_not_everything() -> None:
-    # Mean latency 0.8 s against a 0.2 s bound: a quarter of new orders still get in.
-    admitted = []
-    for draw in (0.1, 0.2, 0.3, 0.6, 0.9):
-        controller = _controller(chance=draw)
-        for _ in range(5):
-            controller.record(0.8)
-        try:
-            controller.precheck()
-            admitted.append(draw)
-        except ProblemError:
-            pass
-    assert admitted == [0.1, 0.2]
+def test_one_slow_order_in_a_generation_does_not_cut_the_limit() -> None:
+    controller = _controller(initial_limit=8)
+    for latency in (0.05, 0.05, 0.05, 0.5):  # mean 0.16 s: within the 0.2 s bound
+        controller.record(0.0, latency, binding=True)
+    assert controller.limit == 16.0
 
 
-def test_fast_place_orders_are_admitted() -> None:
-    controller = _controller()
-    for _ in range(100):
-        controller.record(0.01)
+def test_fast_generations_at_the_limit_raise_it_up_to_the_bound() -> None:
+    controller = _controller(initial_limit=4, max_in_flight=40)
+    _generation(controller, 0.0, 0.01)  # doubling until the first cut (slow start) ...
+    assert controller.limit == 8.0
+    _generation(controller, 1.0, 0.5)  # ... which this one is: 8 * 0.2 / 0.5
+    assert controller.limit == pytest.approx(4.0)
+    _generation(controller, 2.0, 0.01)  # then one per generation
+    assert controller.limit == pytest.approx(5.0)
+    for i in range(100):
+        _generation(controller, 3.0 + i, 0.01, n=20)
+    assert controller.limit == 40.0
+
+
+def test_an_order_path_slow_without_queueing_is_not_throttled() -> None:
+    # Every order takes 0.5 s against a 0.2 s bound, even at low concurrency: cutting the
+    # limit would lose throughput and win no latency. Only twice the floor counts as queueing.
+    controller = _controller(initial_limit=4)
+    for i in range(3):
+        _generation(controller, float(i), 0.5, n=8)
+    assert controller.limit == 32.0
+    _generation(controller, 3.0, 1.1, n=16)  # queueing: 32 * 0.2 / 1.1, at most halved
+    assert controller.limit == pytest.approx(16.0)
+    # The floor follows the service: 1.5 s everywhere, twenty seconds later, is its new normal.
+    for i in range(6):
+        _generation(controller, 100.0 + 10 * i, 1.5, n=16)
+    assert controller.limit >= 16.0
+
+
+async def test_the_limit_follows_the_latency_of_admitted_orders() -> None:
+    controller = _controller(initial_limit=2, max_latency=0.1)
+
+    async def order(seconds: float) -> None:
+        async with controller.admit():
+            await asyncio.sleep(seconds)
+
+    # Fast orders at the limit open it up; then a slow generation closes it again.
+    for _ in range(2):
+        await asyncio.gather(order(0), order(0))
+    assert controller.limit == 4.0
+    await asyncio.gather(*(order(0.02 * i) for i in range(4)))  # mean 0.03 s: fast
+    assert controller.limit == 8.0
+    await asyncio.gather(*(order(0.4) for _ in range(4)))
+    assert controller.limit == 4.0  # 8 * 0.1 / 0.4 would be 2: a revision at most halves
+
+
+async def test_an_order_that_raced_past_the_precheck_waits_briefly_for_a_slot() -> None:
+    # It claimed its Idempotency-Key meanwhile: shedding it now would cost another round trip.
+    controller = _controller(initial_limit=1, max_latency=0.2)
+    (held,) = await _fill(controller, 1)
+    raced = asyncio.create_task(_fill(controller, 1))
+    await asyncio.sleep(0)
+    with pytest.raises(ProblemError):
+        controller.precheck()  # everything new is shed while one waits
+    await held.aclose()
+    (handed,) = await raced  # the freed slot went to the waiting order
+    assert controller.in_flight == 1
+    with pytest.raises(ProblemError) as shed:
+        await _fill(controller, 1)  # nothing came free within half the latency bound
+    assert shed.value.status == 503
+    await handed.aclose()
+    assert controller.in_flight == 0
     controller.precheck()
-    assert controller.recent_latency() == pytest.approx(0.01)

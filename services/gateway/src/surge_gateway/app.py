@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
+import asyncpg
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from fastapi import FastAPI
 from opentelemetry import trace
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 from surge_platform.db import create_engine
@@ -41,16 +39,11 @@ from surge_gateway.downstream import Downstream, connect
 from surge_gateway.idempotency import Idempotency, IdempotencyStore
 from surge_gateway.intake import IntakeLog, Placer
 from surge_gateway.metrics import GatewayMetrics
+from surge_gateway.observe import Observe
 from surge_gateway.order_events import OrderEvents
 from surge_gateway.ratelimit import RateLimiter
 
 __all__ = ["Overrides", "create_app"]
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _log = get_logger("surge.gateway")
 
@@ -67,58 +60,10 @@ class Overrides:
     audit_log: AuditLog | None = None
 
 
-class _Observe:
-    """RED metrics per route template, and the rate-limit headers on every response."""
-
-    def __init__(self, app: ASGIApp, metrics: GatewayMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-        state = scope.setdefault("state", {})
-        # The server span is opened outside this middleware by the FastAPI instrumentation.
-        span = trace.get_current_span()
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                # Stable semconv name, next to the instrumentation's own (it ends the span
-                # with the last body chunk, so set it now).
-                span.set_attribute("http.response.status_code", status)
-                extra = state.get("rate_limit_headers")
-                if extra:
-                    headers = list(message.get("headers", []))
-                    present = {k.lower() for k, _ in headers}
-                    headers += [
-                        (k.lower().encode(), v.encode())
-                        for k, v in extra.items()
-                        if k.lower().encode() not in present
-                    ]
-                    message["headers"] = headers
-            await send(message)
-
-        method = scope.get("method", "GET")
-        self.metrics.in_flight.inc()
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            self.metrics.in_flight.dec()
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            self.metrics.requests.labels(template, method, str(status)).inc()
-            self.metrics.duration.labels(template, method).observe(time.perf_counter() - started)
-
-
-async def _purge(engine: AsyncEngine, every: float) -> None:
+async def _purge(pool: asyncpg.Pool, every: float) -> None:
     from surge_gateway.adapters.postgres import PgIdempotencyStore, PgIntakeLog
 
-    store, log = PgIdempotencyStore(engine), PgIntakeLog(engine)
+    store, log = PgIdempotencyStore(pool), PgIntakeLog(pool)
     while True:
         await asyncio.sleep(every)
         try:
@@ -136,6 +81,7 @@ def create_app(settings: GatewaySettings, overrides: Overrides | None = None) ->
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine: AsyncEngine | None = None
+        pool: asyncpg.Pool | None = None
         purger: asyncio.Task[None] | None = None
         idempotency_store = overrides.idempotency_store
         api_keys = overrides.api_keys
@@ -145,16 +91,19 @@ def create_app(settings: GatewaySettings, overrides: Overrides | None = None) ->
                 PgApiKeyStore,
                 PgIdempotencyStore,
                 PgIntakeLog,
+                open_pool,
             )
 
             engine = create_engine(
                 settings.database_url.get_secret_value(), pool_size=settings.db_pool_size
             )
             app.state.engine = engine
-            purger = asyncio.create_task(_purge(engine, 3600.0))
-            idempotency_store = idempotency_store or PgIdempotencyStore(engine)
+            # The accept path's stores run on plain asyncpg (adapters/postgres.py says why).
+            pool = await open_pool(settings.database_url.get_secret_value(), settings.db_pool_size)
+            purger = asyncio.create_task(_purge(pool, 3600.0))
+            idempotency_store = idempotency_store or PgIdempotencyStore(pool)
             api_keys = api_keys or PgApiKeyStore(engine)
-            intake_log = intake_log or PgIntakeLog(engine)
+            intake_log = intake_log or PgIntakeLog(pool)
         audit_log = overrides.audit_log
         if audit_log is None:
             if engine is None:
@@ -172,7 +121,6 @@ def create_app(settings: GatewaySettings, overrides: Overrides | None = None) ->
         admission = AdmissionController(
             max_in_flight=settings.admission_max_in_flight,
             max_latency=settings.admission_max_latency_seconds,
-            window=settings.admission_window_seconds,
             retry_after=settings.admission_retry_after_seconds,
             metrics=metrics,
         )
@@ -213,6 +161,8 @@ def create_app(settings: GatewaySettings, overrides: Overrides | None = None) ->
             await order_events.close()
             if overrides.downstream is None:
                 await downstream.close()
+            if pool is not None:
+                await pool.close()
             if engine is not None:
                 await engine.dispose()
 
@@ -222,6 +172,9 @@ def create_app(settings: GatewaySettings, overrides: Overrides | None = None) ->
         description="Surge order management: orders, inventory, shipments, invoices, channels.",
         lifespan=lifespan,
         responses={**problems.PROBLEM_RESPONSES},
+        # `Observe` below opens the SERVER span; FastAPI's own telemetry would add a second one
+        # (and metrics and operation spans nobody reads) at a CPU cost on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     problems.install(app)
     # Routers carry their full paths (no include prefix) so route templates in metrics are whole.
@@ -234,23 +187,12 @@ def create_app(settings: GatewaySettings, overrides: Overrides | None = None) ->
     app.include_router(reports_api.router)
     app.include_router(exports_api.router)
     app.include_router(returns_api.router)
-    app.add_middleware(_Observe, metrics=metrics)
-    # The official instrumentation opens the SERVER span (continuing the caller's traceparent)
-    # outermost, so the gRPC client spans below it, and the order's whole trace, hang off it.
-    FastAPIInstrumentor.instrument_app(
-        app,
-        tracer_provider=_OneTracer(overrides.tracer) if overrides.tracer else None,
-        excluded_urls="/healthz,/readyz,/metrics",
-        exclude_spans=["receive", "send"],
+    # One pure-ASGI layer opens the SERVER span (continuing the caller's traceparent), so the
+    # gRPC calls below it, and the order's whole trace, hang off it; it also counts the request.
+    app.add_middleware(
+        Observe,
+        metrics=metrics,
+        tracer=overrides.tracer,
+        untraced=("/healthz", "/readyz", "/metrics"),
     )
     return app
-
-
-class _OneTracer(trace.TracerProvider):
-    """A provider handing out one given tracer (tests pass a tracer, not a provider)."""
-
-    def __init__(self, tracer: trace.Tracer) -> None:
-        self._tracer = tracer
-
-    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
-        return self._tracer

@@ -198,7 +198,9 @@ def request_id(request: Request) -> str:
 _admin = allow(Role.ADMIN)
 
 
-def _auditor(request: Request, principal: Annotated[Principal, Depends(_admin)]) -> Auditor:
+async def _auditor(  # async: a plain def dependency would run in the thread pool
+    request: Request, principal: Annotated[Principal, Depends(_admin)]
+) -> Auditor:
     return Auditor(request.app.state.audit_log, principal, request_id(request))
 
 

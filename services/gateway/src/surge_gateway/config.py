@@ -53,12 +53,16 @@ class GatewaySettings(BaseSettings):
 
     rate_limits: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
     admission_max_in_flight: int = Field(
-        default=256, ge=1, description="PlaceOrder calls in flight before new orders get 503"
+        default=256,
+        ge=1,
+        description="Hard bound on new orders being placed at once; past it new orders get 503",
     )
     admission_max_latency_seconds: float = Field(
-        default=0.5, gt=0, description="Mean recent PlaceOrder latency before new orders get 503"
+        default=0.25,
+        gt=0,
+        description="Accept latency new orders are kept under: an order slower than this cuts "
+        "the adaptive in-flight limit, past which new orders get 503",
     )
-    admission_window_seconds: float = Field(default=2.0, gt=0, le=60)
     admission_retry_after_seconds: int = Field(default=1, ge=1, le=60)
 
     idempotency_ttl_hours: int = Field(default=24, ge=24, le=24 * 30)

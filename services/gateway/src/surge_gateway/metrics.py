@@ -63,7 +63,12 @@ class GatewayMetrics:
         )
         self.admission_max_latency = Gauge(
             "surge_gateway_admission_max_latency_seconds",
-            "Configured bound on recent mean PlaceOrder latency",
+            "Configured accept latency that admission control keeps new orders under",
+            registry=r,
+        )
+        self.admission_limit = Gauge(
+            "surge_gateway_admission_limit",
+            "Current adaptive limit on new orders being placed at once",
             registry=r,
         )
         self.idempotent_replays = Counter(

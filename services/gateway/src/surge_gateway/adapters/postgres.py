@@ -1,110 +1,151 @@
-"""PostgreSQL adapters: idempotency keys, API keys and the intake log (SQLAlchemy Core).
+"""PostgreSQL adapters: idempotency keys, API keys and the intake log.
 
-Each method is one short transaction of its own: these stores sit on the request path and hold
-no locks across a downstream call.
+Each method is one short statement of its own, in autocommit: these stores sit on the request
+path and hold no locks across a downstream call. The two on the accept path of every order
+(idempotency keys, intake log) run on a plain asyncpg pool: SQLAlchemy's pool checkout and
+connection wrapper cost about as much client CPU as the statement itself (0.43 against 0.24 ms
+per call, measured). API keys (looked up once per key and cached) stay on SQLAlchemy Core.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from surge_platform.db import raw_execute, raw_fetchrow
+from surge_platform.db import asyncpg_dsn
 
 from surge_gateway.auth import ApiKey
 from surge_gateway.idempotency import Claim, ClaimState, StoredResponse
 
-__all__ = ["PgApiKeyStore", "PgIdempotencyStore", "PgIntakeLog"]
+__all__ = ["PgApiKeyStore", "PgIdempotencyStore", "PgIntakeLog", "StoreUnavailable", "open_pool"]
 
-_CLAIM = text(
-    """
+
+class StoreUnavailable(ConnectionError):
+    """The gateway's database failed or no connection came free in time: answered as 503."""
+
+
+async def _no_reset(connection: asyncpg.Connection) -> None:
+    """Statements here leave no session state (no session locks, cursors, LISTEN or SET), so
+    the pool's default reset query on every release would be a wasted round trip."""
+
+
+async def open_pool(url: str, size: int) -> asyncpg.Pool:
+    """The asyncpg pool for the accept-path stores (`url` in SQLAlchemy's asyncpg form); it
+    connects on first use, as the engine does, so the gateway starts while the database is down."""
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        asyncpg_dsn(url), min_size=0, max_size=size, reset=_no_reset
+    )
+    return pool
+
+
+_ACQUIRE_TIMEOUT = 10.0  # the SQLAlchemy engine's wait, for the same 503 under overload
+
+
+_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+
+
+class _connection:  # noqa: N801 - used like a function: `async with _connection(pool) as conn`
+    """A pooled connection; a failure of the database or the pool becomes StoreUnavailable.
+    (A class, not @asynccontextmanager: this runs three times per order.)"""
+
+    __slots__ = ("_acquire",)
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._acquire = pool.acquire(timeout=_ACQUIRE_TIMEOUT)
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        try:
+            connection: asyncpg.Connection = await self._acquire.__aenter__()
+        except _ERRORS as exc:
+            raise StoreUnavailable(f"gateway database: {type(exc).__name__}") from exc
+        return connection
+
+    async def __aexit__(self, kind: object, error: BaseException | None, tb: object) -> None:
+        await self._acquire.__aexit__(kind, error, tb)
+        if isinstance(error, _ERRORS):
+            raise StoreUnavailable(f"gateway database: {type(error).__name__}") from error
+
+
+_CLAIM = """
     INSERT INTO idempotency_keys AS k (scope, key, fingerprint, locked_until, expires_at)
-    VALUES (:scope, :key, :fingerprint, now() + :lease, now() + :ttl)
+    VALUES ($1, $2, $3, now() + $4::interval, now() + $5::interval)
     ON CONFLICT (scope, key) DO UPDATE
         SET fingerprint = EXCLUDED.fingerprint, locked_until = EXCLUDED.locked_until,
             expires_at = EXCLUDED.expires_at, status = NULL, headers = NULL, body = NULL
         WHERE k.expires_at < now()
            OR (k.status IS NULL AND k.locked_until < now() AND k.fingerprint = EXCLUDED.fingerprint)
     RETURNING true
-    """
-)
+"""
 # The claim and, when the key exists, what it holds, in one round trip. The outer SELECT reads
 # the statement's snapshot: it sees an existing key but not the row this INSERT wrote (then
 # `claimed` says so), and a key inserted concurrently after the snapshot reads as absent,
 # which the caller treats as in flight and retries.
-_CLAIM_OR_LOOKUP = text(
-    f"""
-    WITH claimed AS ({_CLAIM.text.strip()})
+_CLAIM_OR_LOOKUP = f"""
+    WITH claimed AS ({_CLAIM.strip()})
     SELECT (SELECT true FROM claimed) AS claimed, k.fingerprint, k.status, k.headers, k.body
     FROM (SELECT 1) AS one
-    LEFT JOIN idempotency_keys k ON k.scope = :scope AND k.key = :key
-    """
+    LEFT JOIN idempotency_keys k ON k.scope = $1 AND k.key = $2
+"""
+_COMPLETE = (
+    "UPDATE idempotency_keys SET status = $3, headers = $4::jsonb, body = $5 "
+    "WHERE scope = $1 AND key = $2"
 )
-_COMPLETE = text(
-    "UPDATE idempotency_keys SET status = :status, headers = CAST(:headers AS jsonb), body = :body "
-    "WHERE scope = :scope AND key = :key"
-)
-_RELEASE = text(
-    "DELETE FROM idempotency_keys WHERE scope = :scope AND key = :key AND status IS NULL"
-)
+_RELEASE = "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NULL"
+
+
+def _headers(value: Any) -> dict[str, str]:
+    """A stored response's headers (jsonb arrives as text on a pool without codecs)."""
+    if value is None:
+        return {}
+    return dict(json.loads(value) if isinstance(value, str) else value)
+
+
+def _count(status: str) -> int:
+    """Rows affected, from a command tag such as 'DELETE 3'."""
+    return int(status.rsplit(" ", 1)[-1])
 
 
 class PgIdempotencyStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
 
     async def claim(
         self, scope: str, key: str, fingerprint: str, ttl: timedelta, lease: timedelta
     ) -> Claim:
-        params = {
-            "scope": scope,
-            "key": key,
-            "fingerprint": fingerprint,
-            "ttl": ttl,
-            "lease": lease,
-        }
-        # One statement in autocommit on raw asyncpg: no BEGIN/COMMIT round trips and no
-        # SQLAlchemy overhead on the accept path of every order.
-        async with self._engine.connect() as conn:
-            row = await raw_fetchrow(conn, _CLAIM_OR_LOOKUP, params)
-        if row is not None and row.claimed:
+        async with _connection(self._pool) as conn:
+            row = await conn.fetchrow(_CLAIM_OR_LOOKUP, scope, key, fingerprint, lease, ttl)
+        if row is not None and row["claimed"]:
             return Claim(ClaimState.NEW)
-        if row is None or row.fingerprint is None:  # released meanwhile: the caller retries
+        if row is None or row["fingerprint"] is None:  # released meanwhile: the caller retries
             return Claim(ClaimState.IN_FLIGHT)
-        if row.fingerprint != fingerprint:
+        if row["fingerprint"] != fingerprint:
             return Claim(ClaimState.MISMATCH)
-        if row.status is None:
+        if row["status"] is None:
             return Claim(ClaimState.IN_FLIGHT)
         return Claim(
-            ClaimState.DONE, StoredResponse(row.status, bytes(row.body), dict(row.headers or {}))
+            ClaimState.DONE,
+            StoredResponse(row["status"], bytes(row["body"]), _headers(row["headers"])),
         )
 
     async def complete(self, scope: str, key: str, response: StoredResponse) -> None:
-        async with self._engine.connect() as conn:  # one statement: autocommit
-            await raw_execute(
-                conn,
-                _COMPLETE,
-                {
-                    "scope": scope,
-                    "key": key,
-                    "status": response.status,
-                    "headers": json.dumps(response.headers),
-                    "body": response.body,
-                },
+        async with _connection(self._pool) as conn:
+            await conn.execute(
+                _COMPLETE, scope, key, response.status, json.dumps(response.headers), response.body
             )
 
     async def release(self, scope: str, key: str) -> None:
-        async with self._engine.connect() as conn:  # one statement: autocommit
-            await raw_execute(conn, _RELEASE, {"scope": scope, "key": key})
+        async with _connection(self._pool) as conn:
+            await conn.execute(_RELEASE, scope, key)
 
     async def purge_expired(self) -> int:
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                text("DELETE FROM idempotency_keys WHERE expires_at < now()")
+        async with _connection(self._pool) as conn:
+            return _count(
+                await conn.execute("DELETE FROM idempotency_keys WHERE expires_at < now()")
             )
-        return int(result.rowcount or 0)
 
 
 class PgApiKeyStore:
@@ -133,64 +174,38 @@ class PgApiKeyStore:
             )
 
 
-_RECORD_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:phone))")
-_RECORD_MATCH = text(
-    """
-    SELECT EXISTS (
-        SELECT 1 FROM intake_log
-        WHERE phone_hash = :phone AND skus = :skus
-          AND received_at BETWEEN now() - CAST(:window AS interval)
-                              AND now() + CAST(:window AS interval)
-          AND NOT (channel = :channel AND identity = :identity)
-    )
-    """
-)
-_RECORD_INSERT = text(
-    "INSERT INTO intake_log (channel, identity, phone_hash, skus) "
-    "VALUES (:channel, :identity, :phone, :skus) ON CONFLICT (channel, identity) DO NOTHING"
-)
-# Match and insert in one round trip (after the lock, in its own statement so its snapshot
-# sees every intake committed before the lock was granted). The match never counts the row
-# inserted here: it reads the statement's snapshot and excludes this (channel, identity).
-_RECORD_MATCH_AND_INSERT = text(
-    f"WITH inserted AS ({_RECORD_INSERT.text}) {_RECORD_MATCH.text.strip()} AS duplicate"
-)
+# Lock per phone, match, insert: one call of the function migration 0007_perf creates (it
+# explains why the order of those three inside it keeps two simultaneous duplicates apart).
+# Lock per phone, match, insert: one call of the function migration 0007_perf creates (it
+# explains why the order of those three inside it keeps two simultaneous duplicates apart).
+# One statement in autocommit: one round trip instead of BEGIN, lock, match + insert, COMMIT.
+_RECORD = "SELECT intake_record($1, $2, $3, $4, $5::interval)"
 
 
 class PgIntakeLog:
     """Recent orders by (phone, SKU set), to flag possible duplicates across channels."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
 
     async def record(
         self, channel: str, identity: str, phone_hash: str, skus: str, window: timedelta
     ) -> bool:
         """Log this order; True if another order with the same phone and SKUs is in the window."""
-        params = {
-            "channel": channel,
-            "identity": identity,
-            "phone": phone_hash,
-            "skus": skus,
-            "window": window,
-        }
-        async with self._engine.begin() as conn:
-            # Serialises intake per phone so two simultaneous duplicates cannot miss each other.
-            await raw_execute(conn, _RECORD_LOCK, params)
-            row = await raw_fetchrow(conn, _RECORD_MATCH_AND_INSERT, params)
-        return bool(row is not None and row.duplicate)
+        async with _connection(self._pool) as conn:
+            duplicate = await conn.fetchval(_RECORD, channel, identity, phone_hash, skus, window)
+        return bool(duplicate)
 
     async def forget(self, channel: str, identity: str) -> None:
-        async with self._engine.begin() as conn:
+        async with _connection(self._pool) as conn:
             await conn.execute(
-                text("DELETE FROM intake_log WHERE channel = :c AND identity = :i"),
-                {"c": channel, "i": identity},
+                "DELETE FROM intake_log WHERE channel = $1 AND identity = $2", channel, identity
             )
 
     async def purge_older_than(self, age: timedelta) -> int:
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                text("DELETE FROM intake_log WHERE received_at < now() - CAST(:age AS interval)"),
-                {"age": age},
+        async with _connection(self._pool) as conn:
+            return _count(
+                await conn.execute(
+                    "DELETE FROM intake_log WHERE received_at < now() - $1::interval", age
+                )
             )
-        return int(result.rowcount or 0)

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Request, Response
 
 from surge_gateway import convert, schemas
-from surge_gateway.api.deps import Admission, IdempotencyKey, Idempotent, OrderPlacer
+from surge_gateway.api.deps import IdempotencyKey, Idempotent, NewOrderAdmitted, OrderPlacer
 from surge_gateway.auth import Channel
 from surge_gateway.channels import MAPPERS, MappingError, map_payload
 from surge_gateway.channels.signature import SIGNATURE_HEADER, verify
@@ -44,7 +44,7 @@ async def channel_order(
     key: IdempotencyKey,
     idempotency: Idempotent,
     placer: OrderPlacer,
-    admission: Admission,
+    admitted: NewOrderAdmitted,
     signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None,
 ) -> Response:
     if channel not in MAPPERS:
@@ -65,7 +65,6 @@ async def channel_order(
     assert order.customer.id is not None
     assert order.external_id is not None
     customer_id, external_id = order.customer.id, order.external_id
-    admission.precheck()
 
     async def produce() -> StoredResponse:
         placed = await placer.place(order, customer_id=customer_id, client_order_id=external_id)

@@ -20,10 +20,10 @@ from surge.order.v1 import order_pb2
 
 from surge_gateway import convert, schemas
 from surge_gateway.api.deps import (
-    Admission,
     Downstreams,
     IdempotencyKey,
     Idempotent,
+    NewOrderAdmitted,
     OrderPlacer,
     Settings,
     ensure_visible,
@@ -88,13 +88,12 @@ async def place_order(
     body: schemas.OrderCreate,
     request: Request,
     principal: Purchaser,
+    admitted: NewOrderAdmitted,
     key: IdempotencyKey,
     idempotency: Idempotent,
     placer: OrderPlacer,
-    admission: Admission,
 ) -> Response:
     customer_id = _customer_id(principal, body)
-    admission.precheck()
     # One key per intended order: a retry with another Idempotency-Key but the same external id
     # still reaches the same order (the order service is idempotent on client_order_id).
     client_order_id = (

@@ -54,6 +54,9 @@ def _serve() -> None:
         http="httptools",
         lifespan="on",
         access_log=False,
+        # Nothing reads the client address or scheme (rate keys are principals, links are
+        # paths): uvicorn's X-Forwarded-* rewriting would be one more layer per request.
+        proxy_headers=False,
         log_config=None,
         timeout_graceful_shutdown=8,
     )
