@@ -9,12 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import os
-import signal
-import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -28,6 +23,7 @@ from surge_gateway.keys import ensure_keypair, make_token
 from surge_platform.db import create_engine
 from surge_platform.testing.servers import PostgresServer, free_port
 
+from tests.gateway_process import GatewayServer, gateway_cli, gateway_env, start_gateway
 from tests.system import System
 
 CHANNELS = ("web", "tmall", "jd", "douyin")
@@ -46,7 +42,7 @@ class GatewayProcess:
     channel_keys: dict[str, str]
     carrier_key: str
     system: System
-    log_path: Path
+    server: GatewayServer
     key_dir: Path
 
     def auth(self, role: str, sub: str | None = None) -> dict[str, str]:
@@ -54,21 +50,7 @@ class GatewayProcess:
         return {"Authorization": f"Bearer {token}"}
 
     def logs(self) -> str:
-        return self.log_path.read_text(errors="replace")[-8000:]
-
-
-def _cli(*args: str, env: dict[str, str]) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", "from surge_gateway.entrypoints.cli import main; main()", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"surge-gateway {' '.join(args)} failed:\n{done.stderr}")
-    lines = done.stdout.strip().splitlines()
-    return lines[-1] if lines else ""
+        return self.server.logs()[-8000:]
 
 
 async def _store_keys(database_url: str, keys: dict[tuple[str, str], str]) -> None:
@@ -86,26 +68,18 @@ def gateway_process(system: System, postgres_server: PostgresServer) -> Iterator
     postgres_server.psql(f"CREATE DATABASE {database}")
     key_dir = Path(tempfile.mkdtemp(prefix="surge-gw-keys-"))
     private_path, public_path = ensure_keypair(key_dir)
-    port = free_port()
-    env = {
-        "SURGE_GATEWAY_DATABASE_URL": postgres_server.url(database),
-        "SURGE_GATEWAY_ORDER_ADDR": system.address("order"),
-        "SURGE_GATEWAY_INVENTORY_ADDR": system.address("inventory"),
-        "SURGE_GATEWAY_FULFILLMENT_ADDR": system.address("fulfillment"),
-        "SURGE_GATEWAY_BILLING_ADDR": system.address("billing"),
-        "SURGE_GATEWAY_JWT_PUBLIC_KEY_FILE": str(public_path),
-        "SURGE_GATEWAY_HTTP_HOST": "127.0.0.1",
-        "SURGE_GATEWAY_HTTP_PORT": str(port),
-        "SURGE_GATEWAY_RATE_LIMITS": '{"customer": "2000/second", "channel": "2000/second"}',
-        "SURGE_GATEWAY_IDEMPOTENCY_WAIT_SECONDS": "20",
-        "SURGE_GATEWAY_PLACE_ORDER_TIMEOUT_SECONDS": "10",
-        "SURGE_GATEWAY_GRPC_TIMEOUT_SECONDS": "10",
-        "SURGE_GATEWAY_ADMISSION_MAX_LATENCY_SECONDS": "30",
-        "SURGE_GATEWAY_SSE_POLL_SECONDS": "0.05",
-    }
-    _cli("migrate", env=env)
+    env = gateway_env(
+        system,
+        postgres_server.url(database),
+        public_path,
+        free_port(),
+        rate_limits='{"customer": "2000/second", "channel": "2000/second"}',
+        idempotency_wait_seconds="20",
+        sse_poll_seconds="0.05",
+    )
+    gateway_cli("migrate", env=env)
     # The real command once; the other keys in-process (each CLI start costs seconds here).
-    channel_keys = {"tmall": _cli("channel-key", "tmall", env=env)}
+    channel_keys = {"tmall": gateway_cli("channel-key", "tmall", env=env)}
     channel_keys.update(
         {name: f"sk_channel_{uuid.uuid4().hex}" for name in CHANNELS if name != "tmall"}
     )
@@ -116,49 +90,19 @@ def gateway_process(system: System, postgres_server: PostgresServer) -> Iterator
     }
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, _store_keys(env["SURGE_GATEWAY_DATABASE_URL"], stored)).result()
-    log_path = Path(tempfile.mkstemp(prefix="surge-gateway-", suffix=".log")[1])
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from surge_gateway.entrypoints.cli import main; main()",
-                "serve",
-            ],
-            env={**os.environ, **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    running = GatewayProcess(
-        f"http://127.0.0.1:{port}",
-        private_path.read_bytes(),
-        channel_keys,
-        carrier_key,
-        system,
-        log_path,
-        key_dir,
-    )
+    server = start_gateway(env)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"gateway exited at start-up:\n{running.logs()}")
-            try:
-                if httpx.get(f"{running.base_url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"gateway not ready after 30 s:\n{running.logs()}")
-            time.sleep(0.05)
-        yield running
+        yield GatewayProcess(
+            server.base_url,
+            private_path.read_bytes(),
+            channel_keys,
+            carrier_key,
+            system,
+            server,
+            key_dir,
+        )
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        server.stop()
 
 
 @pytest.fixture

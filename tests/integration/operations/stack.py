@@ -8,23 +8,18 @@ PostgreSQL and NATS servers, under their own NATS prefix and databases.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 from surge_gateway.keys import ensure_keypair, make_token
 from surge_platform.testing.servers import NatsServer, PostgresServer, free_port
 from surge_platform.testing.services import ServiceProcess, service_env
 
+from tests.gateway_process import GatewayServer, gateway_cli, gateway_env, start_gateway
 from tests.system import PARTICIPANTS, System, _migrate_all, _run
 
 __all__ = ["Gateway", "Stack", "private_stack"]
@@ -32,17 +27,19 @@ __all__ = ["Gateway", "Stack", "private_stack"]
 
 @dataclass
 class Gateway:
-    base_url: str
+    server: GatewayServer
     private_key: bytes
-    process: subprocess.Popen[bytes]
-    log_path: Path
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
 
     def auth(self, role: str, sub: str | None = None) -> dict[str, str]:
         token = make_token(self.private_key, subject=sub or f"{role}-ops", roles=[role])
         return {"Authorization": f"Bearer {token}"}
 
     def logs(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        return self.server.logs()
 
 
 @dataclass
@@ -55,57 +52,21 @@ class Stack:
 def _start_gateway(system: System, postgres: PostgresServer, extra_env: dict[str, str]) -> Gateway:
     database = f"ops_gateway_{uuid.uuid4().hex[:8]}"
     postgres.psql(f"CREATE DATABASE {database}")
-    key_dir = Path(tempfile.mkdtemp(prefix="surge-ops-keys-"))
-    private_path, public_path = ensure_keypair(key_dir)
-    port = free_port()
+    private_path, public_path = ensure_keypair(Path(tempfile.mkdtemp(prefix="surge-ops-keys-")))
     env = {
-        "SURGE_GATEWAY_DATABASE_URL": postgres.url(database),
-        "SURGE_GATEWAY_ORDER_ADDR": system.address("order"),
-        "SURGE_GATEWAY_INVENTORY_ADDR": system.address("inventory"),
-        "SURGE_GATEWAY_FULFILLMENT_ADDR": system.address("fulfillment"),
-        "SURGE_GATEWAY_BILLING_ADDR": system.address("billing"),
-        "SURGE_GATEWAY_JWT_PUBLIC_KEY_FILE": str(public_path),
-        "SURGE_GATEWAY_HTTP_HOST": "127.0.0.1",
-        "SURGE_GATEWAY_HTTP_PORT": str(port),
-        "SURGE_GATEWAY_PLACE_ORDER_TIMEOUT_SECONDS": "10",
-        "SURGE_GATEWAY_GRPC_TIMEOUT_SECONDS": "10",
-        "SURGE_GATEWAY_ADMISSION_MAX_LATENCY_SECONDS": "30",
-        # SSE streams are woken by the order service's status events.
-        "SURGE_GATEWAY_NATS_URL": system.nats_url,
-        "SURGE_GATEWAY_NATS_PREFIX": system.nats_prefix,
+        **gateway_env(
+            system,
+            postgres.url(database),
+            public_path,
+            free_port(),
+            # SSE streams are woken by the order service's status events.
+            nats_url=system.nats_url,
+            nats_prefix=system.nats_prefix,
+        ),
         **extra_env,
     }
-    command = [sys.executable, "-c", "from surge_gateway.entrypoints.cli import main; main()"]
-    subprocess.run(
-        [*command, "migrate"], env={**os.environ, **env}, check=True, capture_output=True
-    )
-    log_path = Path(tempfile.mkstemp(prefix="surge-ops-gateway-", suffix=".log")[1])
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            [*command, "serve"], env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
-        )
-    gateway = Gateway(f"http://127.0.0.1:{port}", private_path.read_bytes(), process, log_path)
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"gateway exited at start-up:\n{gateway.logs()[-8000:]}")
-        try:
-            if httpx.get(f"{gateway.base_url}/readyz", timeout=1).status_code == 200:
-                return gateway
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gateway not ready after 60 s:\n{gateway.logs()[-8000:]}")
-        time.sleep(0.05)
-
-
-def _stop_gateway(gateway: Gateway) -> None:
-    gateway.process.send_signal(signal.SIGTERM)
-    try:
-        gateway.process.wait(15)
-    except subprocess.TimeoutExpired:
-        gateway.process.kill()
-        gateway.process.wait(5)
+    gateway_cli("migrate", env=env)
+    return Gateway(start_gateway(env), private_path.read_bytes())
 
 
 @asynccontextmanager
@@ -179,7 +140,7 @@ async def private_stack(
         yield stack
     finally:
         if stack.gateway is not None:
-            await asyncio.to_thread(_stop_gateway, stack.gateway)
+            await asyncio.to_thread(stack.gateway.server.stop)
         await system.close()
         await asyncio.gather(
             *(asyncio.to_thread(s.stop) for s in services.values() if s.process is not None)
