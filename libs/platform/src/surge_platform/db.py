@@ -42,6 +42,7 @@ __all__ = [
     "create_engine",
     "current_batch",
     "on_chunk",
+    "prefetched",
     "publish_after_commit",
     "raw_execute",
     "raw_execute_many",
@@ -163,6 +164,15 @@ def _submit_committed(engine: AsyncEngine, outbox: Outbox) -> None:
 def current_batch() -> BatchTransaction | None:
     """The group commit this task runs in, if any."""
     return _current_batch.get()
+
+
+def prefetched(connection: AsyncConnection, key: str) -> Any:
+    """What the chunk hooks of the group commit running on `connection` read ahead under `key`;
+    None outside a group commit (a single message, an RPC) or on another connection."""
+    batch = _current_batch.get()
+    if batch is None or batch.connection is not connection:
+        return None
+    return batch.prefetched.get(key)
 
 
 @contextlib.asynccontextmanager

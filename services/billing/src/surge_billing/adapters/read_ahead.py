@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection
-from surge_platform.db import BatchTransaction, current_batch
+from surge_platform.db import BatchTransaction, prefetched
 
 from surge_billing.domain.credit import Credit
 
@@ -68,8 +68,5 @@ def read_ahead(batch: BatchTransaction, *, create: bool = True) -> ReadAhead | N
 
 def read_ahead_of(connection: AsyncConnection) -> ReadAhead | None:
     """The read-ahead of the group commit running on `connection`, if any."""
-    batch = current_batch()
-    if batch is None or batch.connection is not connection:
-        return None
-    found = batch.prefetched.get(_KEY)
+    found = prefetched(connection, _KEY)
     return found if isinstance(found, ReadAhead) else None

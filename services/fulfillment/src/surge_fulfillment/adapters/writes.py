@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from surge.fulfillment.v1 import fulfillment_pb2 as pb
-from surge_platform.db import BatchTransaction, current_batch, raw_execute, raw_fetch
+from surge_platform.db import BatchTransaction, prefetched, raw_execute, raw_fetch
 
 from surge_fulfillment.domain.model import Shipment
 
@@ -87,10 +87,7 @@ class ReadAhead:
 
 def read_ahead_of(connection: AsyncConnection) -> ReadAhead | None:
     """The read-ahead of the group commit running on `connection`, if any."""
-    batch = current_batch()
-    if batch is None or batch.connection is not connection:
-        return None
-    found = batch.prefetched.get(_KEY)
+    found = prefetched(connection, _KEY)
     return found if isinstance(found, ReadAhead) else None
 
 

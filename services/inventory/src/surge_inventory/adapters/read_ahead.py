@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
-from surge_platform.db import current_batch, raw_execute
+from surge_platform.db import prefetched, raw_execute
 
 from surge_inventory.domain.model import Level, Reservation
 
@@ -71,10 +71,7 @@ class ReadAhead:
 
 def read_ahead_of(connection: AsyncConnection) -> ReadAhead | None:
     """The read-ahead of the group commit running on `connection`, if any."""
-    batch = current_batch()
-    if batch is None or batch.connection is not connection:
-        return None
-    found = batch.prefetched.get(KEY)
+    found = prefetched(connection, KEY)
     return found if isinstance(found, ReadAhead) else None
 
 
