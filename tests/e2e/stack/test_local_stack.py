@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from surge_platform.testing.servers import free_port
+from surge_platform.testing.servers import free_port, free_port_block
 
 pytestmark = pytest.mark.e2e
 
@@ -25,7 +25,7 @@ def stack_env(tmp_path: Path) -> dict[str, str]:
     env["SURGE_DEV_STATE_DIR"] = str(tmp_path / "state")
     for name in COMPONENTS:
         env[f"SURGE_DEV_{name.upper()}_PORT"] = str(free_port())
-    env["SURGE_DEV_METRICS_BASE_PORT"] = str(free_port())  # uses base + 1..4
+    env["SURGE_DEV_METRICS_BASE_PORT"] = str(free_port_block(5))  # uses base + 1..4
     return env
 
 

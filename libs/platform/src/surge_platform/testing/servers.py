@@ -10,6 +10,7 @@ import contextlib
 import importlib.util
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -20,7 +21,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["NatsServer", "PostgresServer", "free_port", "port_in_use", "wait_for_port"]
+__all__ = [
+    "NatsServer",
+    "PostgresServer",
+    "free_port",
+    "free_port_block",
+    "port_in_use",
+    "wait_for_port",
+]
 
 PG_USER = "embedded_postgres"
 
@@ -30,6 +38,29 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def free_port_block(count: int) -> int:
+    """The first of `count` consecutive free ports, for settings that take a base port.
+
+    Searched below Linux's ephemeral range (32768+): there any port next to a free one may be
+    taken a moment later by an outgoing connection of a parallel run, which is what made a
+    neighbour of `free_port()` collide under load."""
+    rng = random.SystemRandom()
+    for _ in range(200):
+        base = rng.randrange(20000, 32000 - count)
+        if all(_bindable(base + offset) for offset in range(count)):
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports found")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
