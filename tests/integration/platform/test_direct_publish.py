@@ -67,8 +67,10 @@ async def test_rows_whose_publish_never_happened_are_left_to_the_relay_after_its
     database_url: str,
     metrics: PlatformMetrics,
 ) -> None:
-    # A publisher that is registered but never runs: its process "died" right after COMMIT.
-    publish_after_commit(engine, DirectPublisher(engine, js, metrics=metrics).submit)
+    # A publisher that is registered but never runs: its process "died" right after COMMIT,
+    # or NATS is down and its queue is full (it holds at most 2 rows in memory).
+    stalled = DirectPublisher(engine, js, metrics=metrics, max_queued=2)
+    publish_after_commit(engine, stalled.submit)
     subject = topology.event("billing", "orphaned")
     stream = topology.stream("billing", "evt")
     relay = OutboxRelay(
@@ -88,6 +90,7 @@ async def test_rows_whose_publish_never_happened_are_left_to_the_relay_after_its
         async def published() -> bool:
             return await messages_in(js, stream) == 3
 
+        assert stalled.queued == 2
         await wait_until(published, 10, "the relay to publish the 3 orphaned rows")
         # Not before the grace period: a live publisher would still be working on them.
         assert time.monotonic() - committed >= 1.0

@@ -192,20 +192,29 @@ class DirectPublisher:
         metrics: PlatformMetrics,
         batch_size: int = 256,
         publish_timeout: float = 5.0,
+        max_queued: int = 10_000,
     ) -> None:
         self._engine = engine
         self._js = js
         self._metrics = metrics
         self._batch_size = batch_size
         self._publish_timeout = publish_timeout
+        self._max_queued = max_queued
         self._queue: list[OutboxMessage] = []
         self._wake = asyncio.Event()
         self._log = get_logger("surge.outbox")
 
     def submit(self, rows: Sequence[OutboxMessage]) -> None:
-        if rows:
-            self._queue += rows
+        # While NATS is down every publish waits out its timeout and commits keep coming: past
+        # `max_queued` the rows are left to the relay (they are in the table) instead of memory.
+        room = self._max_queued - len(self._queue)
+        if rows and room > 0:
+            self._queue += rows[:room]
             self._wake.set()
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
