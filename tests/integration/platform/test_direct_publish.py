@@ -98,3 +98,28 @@ async def test_rows_whose_publish_never_happened_are_left_to_the_relay_after_its
     finally:
         stop.set()
         await running
+
+
+async def test_published_rows_are_deleted_together_once_due_and_on_stop(
+    engine: AsyncEngine, js: JetStreamContext, topology: Topology, metrics: PlatformMetrics
+) -> None:
+    publisher = DirectPublisher(engine, js, metrics=metrics, delete_delay=60)
+    publish_after_commit(engine, publisher.submit)
+    subject = topology.event("billing", "deferred")
+    stream = topology.stream("billing", "evt")
+    stop = asyncio.Event()
+    running = asyncio.create_task(publisher.run(stop))
+    try:
+        await write_outbox(engine, subject, 3)
+
+        async def published() -> bool:
+            return await messages_in(js, stream) == 3
+
+        await wait_until(published, 5, "3 rows published")
+        # Published at once, deleted later in one statement: not a transaction per commit.
+        assert publisher.undeleted == 3
+        assert await outbox_count(engine) == 3
+    finally:
+        stop.set()
+        await running
+    assert await outbox_count(engine) == 0

@@ -27,7 +27,6 @@ import nats
 from google.protobuf.message import DecodeError, Message
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
@@ -42,7 +41,7 @@ from nats.js.errors import NotFoundError
 from opentelemetry import propagate, trace
 
 from surge_platform.logging import get_logger
-from surge_platform.pull import take_ready
+from surge_platform.pull import PullFeed
 from surge_platform.telemetry import PlatformMetrics
 
 __all__ = [
@@ -200,7 +199,8 @@ class JetStreamConsumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.declare()
-        subscription = await self.js.pull_subscribe_bind(self.durable, self.stream)
+        feed = PullFeed(self.js, self.stream, self.durable, window=self.batch)
+        await feed.start()
         limiter = asyncio.Semaphore(self.concurrency)
         observed = 0.0
         try:
@@ -208,15 +208,7 @@ class JetStreamConsumer:
                 if time.monotonic() - observed > LAG_OBSERVE_SECONDS:
                     observed = time.monotonic()
                     await self.observe_lag()
-                try:
-                    messages = await self._fetch(subscription)
-                except (TimeoutError, NatsTimeoutError):
-                    continue
-                except Exception:
-                    self._log.warning("fetch failed; retrying", durable=self.durable, exc_info=True)
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), 0.5)
-                    continue
+                messages = await feed.take(self.batch)
                 if self.group_commit is not None and len(messages) > 1:
                     # Several group commits in flight: batching saves round trips, concurrency
                     # hides their latency.
@@ -227,19 +219,10 @@ class JetStreamConsumer:
                             for i in range(0, len(messages), size)
                         )
                     )
-                else:
+                elif messages:
                     await asyncio.gather(*(self._guarded(limiter, m) for m in messages))
         finally:
-            with contextlib.suppress(Exception):
-                await subscription.unsubscribe()
-
-    async def _fetch(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
-        """Wait for one message, then take whatever else is ready, without lingering
-        (`surge_platform.pull`): one blocking fetch of 1 returns as soon as a message arrives."""
-        messages: list[Msg] = await subscription.fetch(1, timeout=1.0)
-        if self.batch > 1:
-            messages += await take_ready(subscription, self.batch - 1)
-        return messages
+            await feed.stop()
 
     async def observe_lag(self) -> None:
         """Pending + awaiting-ack messages of this durable, for dashboards and the lag alert."""

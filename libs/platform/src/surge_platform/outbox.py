@@ -182,6 +182,12 @@ class DirectPublisher:
     `submit` is called after COMMIT (see `surge_platform.db.publish_after_commit`) and only
     queues; one task publishes in batches. A failed publish leaves its rows in the table for
     the relay, which takes rows older than its grace period.
+
+    Published rows are deleted together, at most `delete_delay` seconds after the first of them
+    was published (or once a batch's worth waits): at low rates a delete per unit of work was
+    a transaction of its own for every hop of a saga. The deletes commit asynchronously: one
+    lost in a crash only means a row the relay publishes again, and the stream drops the copy
+    by its `Nats-Msg-Id`.
     """
 
     def __init__(
@@ -193,6 +199,7 @@ class DirectPublisher:
         batch_size: int = 256,
         publish_timeout: float = 5.0,
         max_queued: int = 10_000,
+        delete_delay: float = 0.5,
     ) -> None:
         self._engine = engine
         self._js = js
@@ -200,7 +207,10 @@ class DirectPublisher:
         self._batch_size = batch_size
         self._publish_timeout = publish_timeout
         self._max_queued = max_queued
+        self._delete_delay = delete_delay
         self._queue: list[OutboxMessage] = []
+        self._published: list[str] = []
+        self._delete_due = 0.0
         self._wake = asyncio.Event()
         self._log = get_logger("surge.outbox")
 
@@ -216,28 +226,56 @@ class DirectPublisher:
     def queued(self) -> int:
         return len(self._queue)
 
+    @property
+    def undeleted(self) -> int:
+        """Rows published and not yet deleted from the table."""
+        return len(self._published)
+
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            if not self._queue:
-                self._wake.clear()
-                await _wait_any(stop, self._wake, 1.0)
-                continue
-            rows = self._queue[: self._batch_size]
-            del self._queue[: len(rows)]
-            try:
-                await _publish_all(self._js, rows, self._publish_timeout)
-                self._metrics.outbox_published.inc(len(rows))
-                async with self._engine.connect() as conn:
-                    await _raw.raw_execute(
-                        conn, _DELETE_PUBLISHED, {"ids": [row.id for row in rows]}
-                    )
-            except Exception:
-                self._metrics.outbox_errors.inc()
-                self._log.warning(
-                    "direct publish failed; the relay will publish these rows",
-                    rows=len(rows),
-                    exc_info=True,
-                )
+        try:
+            while not stop.is_set():
+                if self._queue:
+                    await self._publish_batch()
+                elif self._published and time.monotonic() >= self._delete_due:
+                    await self._delete_published()
+                else:
+                    self._wake.clear()
+                    wait = self._delete_due - time.monotonic() if self._published else 1.0
+                    await _wait_any(stop, self._wake, max(wait, 0.0))
+        finally:
+            if self._published:
+                await self._delete_published()
+
+    async def _publish_batch(self) -> None:
+        rows = self._queue[: self._batch_size]
+        del self._queue[: len(rows)]
+        try:
+            await _publish_all(self._js, rows, self._publish_timeout)
+        except Exception:
+            self._metrics.outbox_errors.inc()
+            self._log.warning(
+                "direct publish failed; the relay will publish these rows",
+                rows=len(rows),
+                exc_info=True,
+            )
+            return
+        self._metrics.outbox_published.inc(len(rows))
+        if not self._published:
+            self._delete_due = time.monotonic() + self._delete_delay
+        self._published += [row.id for row in rows]
+        if len(self._published) >= self._batch_size:
+            await self._delete_published()
+
+    async def _delete_published(self) -> None:
+        ids, self._published = self._published, []
+        try:
+            async with self._engine.connect() as conn, conn.begin():
+                await conn.exec_driver_sql("SET LOCAL synchronous_commit TO off")
+                await _raw.raw_execute(conn, _DELETE_PUBLISHED, {"ids": ids})
+        except Exception:
+            # The relay publishes them again after its grace period; the stream drops the copies.
+            self._metrics.outbox_errors.inc()
+            self._log.warning("deleting published rows failed", rows=len(ids), exc_info=True)
 
 
 class OutboxRelay:
