@@ -232,6 +232,7 @@ class DirectPublisher:
         return len(self._published)
 
     async def run(self, stop: asyncio.Event) -> None:
+        stopping = asyncio.ensure_future(_set_when(stop, self._wake))
         try:
             while not stop.is_set():
                 if self._queue:
@@ -241,8 +242,13 @@ class DirectPublisher:
                 else:
                     self._wake.clear()
                     wait = self._delete_due - time.monotonic() if self._published else 1.0
-                    await _wait_any(stop, self._wake, max(wait, 0.0))
+                    # Woken straight by `submit()` (no helper tasks), this task publishes in the
+                    # same loop turn as the consumer's ack: NATS gets both in one write.
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(max(wait, 0.0)):
+                            await self._wake.wait()
         finally:
+            stopping.cancel()
             if self._published:
                 await self._delete_published()
 
@@ -369,6 +375,11 @@ class OutboxRelay:
         except Exception:
             self._log.warning("outbox LISTEN unavailable; polling only", exc_info=True)
             return None
+
+
+async def _set_when(stop: asyncio.Event, wake: asyncio.Event) -> None:
+    await stop.wait()
+    wake.set()
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
