@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf.message import Message
-from surge_order.adapters.repository import HistoryRecord, ShipmentCounts, StepRecord
+from surge_order.adapters.order_rows import HistoryRecord, ShipmentCounts, StepRecord
 from surge_order.domain.model import Order, Saga
 
 

@@ -88,7 +88,7 @@ def consumers(
         ],
     }
     return [
-        event_consumer(topology, context, f"order-{context}-events", uows, routes)
+        event_consumer(topology, context, f"order-{context}-events", uows, routes, saga=True)
         for context, routes in handled.items()
     ]
 

@@ -3,7 +3,8 @@
 A plain placement (no review hold, flag, coupon, purchase limit or stored discount) writes the
 order, its saga, history, first step and first messages with one autocommit statement instead of
 BEGIN, INSERT, the outbox INSERT and COMMIT; a group commit of saga replies writes all its
-messages with its one statement (adapters/saga_writes.py). The messages are the ones the unit of
+messages with its one statement (adapters/saga_writes.py), and any other `OrderRepository.save()`
+writes the messages queued before it with its own. The messages are the ones the unit of
 work's `Outbox` queued (`Outbox.take_pending()`), so they are published after COMMIT exactly as
 the others are.
 """
@@ -26,7 +27,8 @@ _ROWS = (
 _COLUMNS = "SELECT x.id, x.subject, x.msg_type, x.payload, CAST(x.headers AS jsonb) FROM "
 # Guarded by `o` (the order's insert): a repeat placement writes no message either.
 OUTBOX_CTE = f"{_INSERT}{_COLUMNS}o, {_ROWS}"
-# Not guarded: the saga replies' messages of a group commit (adapters/saga_writes.py).
+# Not guarded: the saga replies' messages of a group commit (adapters/saga_writes.py), and
+# those a unit of work queued before `OrderRepository.save()`, which fails as a whole.
 OUTBOX_ROWS_CTE = f"{_INSERT}{_COLUMNS}{_ROWS}"
 
 

@@ -1,39 +1,56 @@
-"""Orders, sagas, payments and shipments in PostgreSQL, with SQLAlchemy Core on one connection.
+"""Orders and sagas in PostgreSQL: placement, locks and the saga's writes, on one connection.
 
-Every method is one statement (one round trip). Saga messages lock the saga and its order with
-one `SELECT … FOR UPDATE`, so concurrent replies, rpcs and the sweeper for the same order run
-one after another, never interleaved.
+Every method is one statement (one round trip), and a saga message handled alone claims its
+inbox row and locks its order with one (`claim_and_lock`). Saga messages lock the saga and its
+order with `SELECT … FOR UPDATE`, so concurrent replies, rpcs and the sweeper for the same order
+run one after another, never interleaved. The read side is `OrderQueries` (order_queries.py);
+rows map to domain objects in order_rows.py.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from surge_platform.db import BatchTransaction, current_batch, raw_execute, raw_fetch, raw_fetchrow
-from surge_platform.outbox import OutboxMessage
+from surge_platform.outbox import Outbox, OutboxMessage
 
 from surge_order.adapters import sql
-from surge_order.adapters.outbox_rows import OUTBOX_CTE, outbox_params
+from surge_order.adapters.order_queries import OrderQueries
+from surge_order.adapters.order_rows import (
+    ShipmentCounts,
+    order_from_row,
+    order_params,
+    prefixed,
+    saga_from_row,
+    saga_params,
+)
+from surge_order.adapters.outbox_rows import OUTBOX_CTE, OUTBOX_ROWS_CTE, outbox_params
 from surge_order.adapters.saga_writes import SagaWrites
-from surge_order.domain.model import Allocation, Order, Saga
-from surge_order.domain.order import Address, Customer, PaymentTerms, PricedLine
-from surge_order.domain.saga import Direction, SagaState, Step
-from surge_order.domain.status import OrderStatus
+from surge_order.domain.model import Order, Saga
 
-__all__ = ["HistoryRecord", "OrderFilter", "OrderRepository", "StepRecord", "lock_chunk"]
+__all__ = ["OrderRepository", "lock_chunk", "order_key"]
 
 # Keys of what a group commit read ahead (`BatchTransaction.prefetched`): order id -> locked
 # row, and order id -> ShipmentCounts.
 _LOCKED = "surge_order.locked"
 _COUNTS = "surge_order.shipment_counts"
+
+
+def order_key(message: Any) -> str | None:
+    """The order a saga message names (its `order_id`), normalised; None if it names none."""
+    order_id = getattr(message, "order_id", "")
+    if not isinstance(order_id, str) or not order_id:
+        return None
+    try:
+        return str(uuid.UUID(order_id))
+    except ValueError:
+        return None  # its handler reports it, as before
 
 
 async def lock_chunk(
@@ -48,14 +65,7 @@ async def lock_chunk(
     the orders' shipment counts, with a second statement: one run after the locks are held sees
     every shipment written before (a lock waited for inside one statement would not refresh its
     snapshot), and any later writer of an order's shipments waits for its lock."""
-    ids: set[str] = set()
-    for message in messages:
-        order_id = getattr(message, "order_id", "")
-        if isinstance(order_id, str) and order_id:
-            try:
-                ids.add(str(uuid.UUID(order_id)))
-            except ValueError:
-                continue  # its handler reports it, as before
+    ids = {key for key in map(order_key, messages) if key is not None}
     if len(ids) < 2:
         return
     rows = await raw_fetch(batch.connection, sql.LOCK_MANY, {"ids": sorted(ids)})
@@ -69,61 +79,25 @@ async def lock_chunk(
         batch.prefetched[_COUNTS] = counts
 
 
-@dataclass(frozen=True)
-class StepRecord:
-    step: str
-    direction: str
-    status: str
-    attempts: int
-    started_at: datetime
-    finished_at: datetime | None
-    failure_reason: str
-
-
-@dataclass(frozen=True)
-class HistoryRecord:
-    from_status: str | None
-    to_status: str
-    reason: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class OrderFilter:
-    status: OrderStatus | None = None
-    channel: str = ""
-    customer_id: str = ""
-    created_from: datetime | None = None
-    created_to: datetime | None = None
-
-
-@dataclass(frozen=True)
-class ShipmentCounts:
-    total: int
-    dispatched: int
-    delivered: int
-
-
-class OrderRepository:
+class OrderRepository(OrderQueries):
     """`writes`: inside a group commit of the saga durables, where `save()` and
-    `add_shipments()` queue their rows for one statement per batch (adapters/saga_writes.py)."""
+    `add_shipments()` queue their rows for one statement per batch (adapters/saga_writes.py).
+    `outbox`: the unit of work's; otherwise `save()` writes its queued messages too."""
 
-    def __init__(self, connection: AsyncConnection, writes: SagaWrites | None = None) -> None:
-        self._connection = connection
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        writes: SagaWrites | None = None,
+        outbox: Outbox | None = None,
+    ) -> None:
+        super().__init__(connection)
         self._writes = writes
+        self._outbox = outbox
+        # The row `claim_and_lock` locked; `save()` drops it (a later `lock()` reads again).
+        self._claimed: dict[str, Any] = {}
         self._versions: dict[str, int] = {}
         self._step_update: dict[str, Any] | None = None
         self._step_insert: dict[str, Any] | None = None
-
-    async def find_existing(
-        self, channel: str, client_order_id: str, external_id: str | None
-    ) -> str | None:
-        row = await raw_fetchrow(
-            self._connection,
-            sql.FIND_EXISTING,
-            {"channel": channel, "client_order_id": client_order_id, "external_id": external_id},
-        )
-        return str(row.id) if row else None
 
     async def add(
         self, order: Order, saga: Saga, messages: Sequence[OutboxMessage] | None = None
@@ -134,7 +108,7 @@ class OrderRepository:
         commits on its own when the unit of work has not begun a transaction yet: the caller
         then writes nothing more in it (a placement that is one statement)."""
         ctes = [sql.INSERT_ORDER_CTE, sql.INSERT_SAGA_CTE]
-        params = {**_order_params(order), **_prefixed("s", _saga_params(saga))}
+        params = {**order_params(order), **prefixed("s", saga_params(saga))}
         self._history(order, ctes, params)
         self._steps(ctes, params, only_if_order_written=True)
         if messages is not None:
@@ -147,6 +121,20 @@ class OrderRepository:
         self._versions[order.id] = order.version
         return True
 
+    async def claim_and_lock(self, consumer: str, message_id: str, order_id: str) -> bool:
+        """`Inbox.claim()` and then `lock(order_id)` in one statement, for a saga message
+        handled alone: True the first time `consumer` sees `message_id`, and then the order's
+        row (if it exists) stays locked and the next `lock()` of it costs no round trip."""
+        row = await raw_fetchrow(
+            self._connection,
+            sql.CLAIM_AND_LOCK,
+            {"consumer": consumer, "message_id": message_id, "order_id": order_id},
+        )
+        assert row is not None  # one row, with or without the order
+        if row.id is not None:
+            self._claimed[order_id] = row
+        return bool(row.claimed)
+
     async def lock(self, order_id: str) -> tuple[Order, Saga] | None:
         """The order and its saga, locked until the unit of work ends."""
         await self._settle(order_id)
@@ -155,9 +143,9 @@ class OrderRepository:
             row = await raw_fetchrow(self._connection, sql.LOCK, {"order_id": order_id})
         if row is None:
             return None
-        order = _order(row)
+        order = order_from_row(row)
         self._versions[order.id] = order.version
-        return order, _saga(row)
+        return order, saga_from_row(row)
 
     async def _settle(self, order_id: str) -> None:
         """Send the batch's queued writes first if they include this order's: a read sees them."""
@@ -167,7 +155,7 @@ class OrderRepository:
     async def due(self, now: datetime, limit: int) -> list[tuple[Order, Saga]]:
         """Sagas whose step passed its deadline, locked; rows locked elsewhere are skipped."""
         rows = (await self._connection.execute(sql.DUE, {"now": now, "limit": limit})).all()
-        found = [(_order(row), _saga(row)) for row in rows]
+        found = [(order_from_row(row), saga_from_row(row)) for row in rows]
         self._versions.update({order.id: order.version for order, _ in found})
         return found
 
@@ -176,10 +164,11 @@ class OrderRepository:
         row = (await self._connection.execute(sql.GET, {"order_id": order_id})).first()
         if row is None:
             return None
-        return _order(row), (_saga(row) if row.saga_id is not None else None)
+        return order_from_row(row), (saga_from_row(row) if row.saga_id is not None else None)
 
     async def save(self, order: Order, saga: Saga | None = None) -> None:
-        """Write what changed of the order, its history, the saga and its step log, at once."""
+        """Write what changed of the order, its history, the saga, its step log and the unit of
+        work's queued messages, at once."""
         self._locked_ahead().pop(order.id, None)
         if self._writes is not None:
             await self._queue(self._writes, order, saga)
@@ -202,10 +191,15 @@ class OrderRepository:
             self._history(order, ctes, params)
         if saga is not None:
             ctes.append(sql.UPDATE_SAGA_CTE)
-            params.update(_prefixed("s", _saga_params(saga)))
+            params.update(prefixed("s", saga_params(saga)))
         self._steps(ctes, params)
         if not ctes:
             return
+        if self._outbox is not None and (messages := self._outbox.take_pending()):
+            # The messages queued so far ride with this statement: one round trip less than
+            # the outbox's own INSERT at commit, in the same transaction.
+            ctes.append(OUTBOX_ROWS_CTE)
+            params.update(outbox_params(messages))
         tail = "SELECT count(*) FROM o" if order_changed else "SELECT 1"
         statement = _statement(f"WITH {', '.join(ctes)} {tail}")
         updated = await _scalar(self._connection, statement, params)
@@ -223,7 +217,7 @@ class OrderRepository:
             writes.order(order, expected)
             self._versions[order.id] = order.version
         if saga is not None:
-            writes.saga(order.id, _saga_params(saga))
+            writes.saga(order.id, saga_params(saga))
         if self._step_update is not None:
             writes.finish_step(order.id, tuple(self._step_update.values()))
             self._step_update = None
@@ -232,8 +226,9 @@ class OrderRepository:
             self._step_insert = None
 
     def _locked_ahead(self) -> dict[str, Any]:
-        """The rows `lock_chunk` locked for the group commit this repository works in."""
-        return self._read_ahead(_LOCKED)
+        """The rows locked ahead: by `claim_and_lock`, or by `lock_chunk` for the group commit
+        this repository works in."""
+        return self._claimed or self._read_ahead(_LOCKED)
 
     def _read_ahead(self, key: str) -> dict[str, Any]:
         batch = current_batch()
@@ -306,51 +301,6 @@ class OrderRepository:
             "su_finished_at": at,
             "su_failure_reason": reason,
         }
-
-    async def steps(self, saga_id: str) -> list[StepRecord]:
-        rows = (await self._connection.execute(sql.STEPS, {"saga_id": saga_id})).all()
-        return [StepRecord(*row) for row in rows]
-
-    async def history(self, order_id: str) -> list[HistoryRecord]:
-        rows = (await self._connection.execute(sql.HISTORY, {"order_id": order_id})).all()
-        return [HistoryRecord(*row) for row in rows]
-
-    async def list(
-        self, where: OrderFilter, after: tuple[datetime, str] | None, limit: int
-    ) -> list[Order]:
-        clauses: list[str] = []
-        params: dict[str, Any] = {"limit": limit}
-        if where.status is not None:
-            clauses.append("o.status = :status")
-            params["status"] = where.status.value
-        if where.channel:
-            clauses.append("o.channel = :channel")
-            params["channel"] = where.channel
-        if where.customer_id:
-            clauses.append("o.customer_id = :customer_id")
-            params["customer_id"] = where.customer_id
-        if where.created_from is not None:
-            clauses.append("o.created_at >= :created_from")
-            params["created_from"] = where.created_from
-        if where.created_to is not None:
-            clauses.append("o.created_at < :created_to")
-            params["created_to"] = where.created_to
-        if after is not None:
-            clauses.append("(o.created_at, o.id) < (:after_at, CAST(:after_id AS uuid))")
-            params["after_at"], params["after_id"] = after
-        condition = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        statement = text(
-            f"SELECT {sql.ORDER_COLUMNS} FROM orders o {condition} "
-            "ORDER BY o.created_at DESC, o.id DESC LIMIT :limit"
-        )
-        rows = (await self._connection.execute(statement, params)).all()
-        return [_order(row) for row in rows]
-
-    async def has_payment(self, order_id: str, reference: str) -> bool:
-        found = await self._connection.execute(
-            sql.FIND_PAYMENT, {"order_id": order_id, "reference": reference}
-        )
-        return found.first() is not None
 
     async def add_payment(
         self,
@@ -426,122 +376,7 @@ async def _scalar(
     return row[0]
 
 
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str | bytes) else value
-
-
 @functools.cache
 def _statement(query: str) -> TextClause:
     """Writes are assembled from a few CTEs: a handful of distinct statements, built once."""
     return text(query)
-
-
-def _prefixed(prefix: str, params: dict[str, Any]) -> dict[str, Any]:
-    return {f"{prefix}_{key}": value for key, value in params.items()}
-
-
-def _order_params(order: Order) -> dict[str, Any]:
-    return {
-        "id": order.id,
-        "client_order_id": order.client_order_id,
-        "channel": order.channel,
-        "external_id": order.external_id,
-        "customer_id": order.customer.id,
-        "customer_name": order.customer.name,
-        "customer_phone": order.customer.phone,
-        "province": order.address.province,
-        "city": order.address.city,
-        "district": order.address.district,
-        "line1": order.address.line1,
-        "postal_code": order.address.postal_code,
-        "lines": json.dumps(
-            [
-                [
-                    ln.sku,
-                    ln.name,
-                    ln.quantity,
-                    ln.unit_price_minor,
-                    ln.discount_minor,
-                    ln.total_minor,
-                    ln.weight_grams,
-                ]
-                for ln in order.lines
-            ]
-        ),
-        "currency": order.currency,
-        "subtotal_minor": order.subtotal_minor,
-        "discount_minor": order.discount_minor,
-        "total_minor": order.total_minor,
-        "payment_terms": order.payment_terms.value,
-        "status": order.status.value,
-        "tags": list(order.tags),
-        "coupon_code": order.coupon_code,
-        "created_at": order.created_at,
-        "updated_at": order.updated_at,
-        "version": order.version,
-    }
-
-
-def _saga_params(saga: Saga) -> dict[str, Any]:
-    return {
-        "id": saga.id,
-        "order_id": saga.order_id,
-        "state": saga.state.value,
-        "current_step": saga.current_step.value if saga.current_step else "",
-        "direction": saga.direction.value if saga.direction else "",
-        "step_log_id": saga.step_log_id,
-        "step_started_at": saga.step_started_at,
-        "step_deadline": saga.step_deadline,
-        "step_attempts": saga.step_attempts,
-        "progress": saga.progress,
-        "plan": [step.value for step in saga.plan],
-        "failure_reason": saga.failure_reason,
-        "allocations": json.dumps([[a.sku, a.warehouse, a.quantity] for a in saga.allocations]),
-        "started_at": saga.started_at,
-        "updated_at": saga.updated_at,
-    }
-
-
-def _order(row: Any) -> Order:
-    return Order(
-        id=str(row.id),
-        client_order_id=row.client_order_id,
-        channel=row.channel,
-        external_id=row.external_id,
-        customer=Customer(row.customer_id, row.customer_name, row.customer_phone),
-        address=Address(row.province, row.city, row.district, row.line1, row.postal_code),
-        lines=tuple(PricedLine(*line) for line in _json(row.lines)),
-        currency=row.currency,
-        subtotal_minor=row.subtotal_minor,
-        discount_minor=row.discount_minor,
-        total_minor=row.total_minor,
-        payment_terms=PaymentTerms(row.payment_terms),
-        status=OrderStatus(row.status),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        tags=tuple(row.tags),
-        coupon_code=row.coupon_code,
-        cancel_reason=row.cancel_reason,
-        paid=row.paid,
-        version=row.version,
-    )
-
-
-def _saga(row: Any) -> Saga:
-    return Saga(
-        id=str(row.saga_id),
-        order_id=str(row.id),
-        state=SagaState(row.state),
-        started_at=row.saga_started_at,
-        updated_at=row.saga_updated_at,
-        current_step=Step(row.current_step) if row.current_step else None,
-        direction=Direction(row.direction) if row.direction else None,
-        step_log_id=str(row.step_log_id) if row.step_log_id else None,
-        step_started_at=row.step_started_at,
-        step_deadline=row.step_deadline,
-        step_attempts=row.step_attempts,
-        progress=row.progress,
-        plan=[Step(step) for step in row.plan],
-        failure_reason=row.failure_reason,
-        allocations=tuple(Allocation(*a) for a in _json(row.allocations)),
-    )

@@ -19,7 +19,7 @@ from surge_platform import errors
 from surge_platform.ids import new_id
 from surge_platform.messaging import Topology
 
-from surge_order.adapters.repository import HistoryRecord, OrderFilter, StepRecord
+from surge_order.adapters.order_rows import HistoryRecord, OrderFilter, StepRecord
 from surge_order.domain import commands
 from surge_order.domain.model import Order, Saga, StatusChange
 from surge_order.domain.order import (

@@ -38,7 +38,7 @@ class OrderUnitOfWork(SqlUnitOfWork):
             if self._batch_writes and current_batch() is not None
             else None
         )
-        self.orders = OrderRepository(self.connection, writes)
+        self.orders = OrderRepository(self.connection, writes, self.outbox)
         self.returns = ReturnRepository(self.connection)
         self.promotions = PromotionRepository(self.connection)
         self.rules = RulesRepository(self.connection)
