@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 from surge.billing.v1 import billing_pb2
 from surge.order.v1 import order_pb2
-from surge_billing.adapters.repository import lock_chunk
+from surge_billing.adapters.chunk import lock_chunk
 from surge_platform.db import batch_transaction
 from surge_platform.ids import new_id
 

@@ -63,6 +63,13 @@ class FakeReservations:
 
     get_for_update = get
 
+    async def commit_held(self, order_id: str) -> bool:
+        found = self.rows.get(order_id)
+        if found is None or found.status is not ReservationStatus.HELD:
+            return False
+        found.status = ReservationStatus.COMMITTED
+        return True
+
     async def add_closed(self, **fields: Any) -> bool:
         if fields["order_id"] in self.rows:
             return False

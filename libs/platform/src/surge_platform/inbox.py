@@ -23,18 +23,27 @@ if TYPE_CHECKING:
     from surge_platform.db import SqlUnitOfWork
     from surge_platform.messaging import Envelope
 
-__all__ = ["IdempotentHandler", "Inbox", "idempotent"]
+__all__ = ["IdempotentHandler", "Inbox", "claim_cte", "idempotent"]
 
-_CLAIM = text(
+_CLAIM_SQL = (
     "INSERT INTO inbox (consumer, message_id) VALUES (:consumer, :message_id) "
     "ON CONFLICT DO NOTHING RETURNING 1"
 )
+_CLAIM = text(_CLAIM_SQL)
 # Duplicate ids within one statement are fine with DO NOTHING: the first row wins.
 _CLAIM_MANY = text(
     "INSERT INTO inbox (consumer, message_id) "
     "SELECT :consumer, id FROM unnest(CAST(:ids AS text[])) AS id "
     "ON CONFLICT DO NOTHING RETURNING message_id"
 )
+
+
+def claim_cte(name: str) -> str:
+    """One message's claim as the CTE `name` (parameters `:consumer`, `:message_id`): one row
+    when the message is new, none when it was applied before. For a handler that claims and
+    applies in one statement, its effect guarded by `EXISTS (SELECT 1 FROM <name>)`: claim and
+    effect still commit together, in one round trip instead of a unit of work's four."""
+    return f"{name} AS ({_CLAIM_SQL})"
 
 
 class Inbox:

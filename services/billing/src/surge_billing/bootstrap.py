@@ -13,7 +13,8 @@ through the outbox to `<prefix>.billing.evt.*` (InvoiceIssued, InvoiceRejected, 
 PaymentRecorded).
 
 Finance keeps its order ledger from `<prefix>.order.evt.order_status_changed`
-(finance.record_order_status) on the durable `billing-order-events` of `<PREFIX>_ORDER_EVT`.
+(finance.record_order_status, through `entrypoints.ledger_consumer`) on the durable
+`billing-order-events` of `<PREFIX>_ORDER_EVT`.
 """
 
 from __future__ import annotations
@@ -24,19 +25,18 @@ import grpc
 from surge.billing.v1 import billing_pb2, billing_pb2_grpc, finance_pb2, finance_pb2_grpc
 from surge.order.v1 import order_pb2
 from surge_platform.db import on_chunk
-from surge_platform.inbox import idempotent
 from surge_platform.messaging import Route
 from surge_platform.service import Components, ConsumerSpec, GrpcService, Infrastructure
 
-from surge_billing.adapters.chunk import ChunkReader
+from surge_billing.adapters.chunk import ChunkReader, lock_chunk
 from surge_billing.adapters.metrics import BillingMetrics
-from surge_billing.adapters.repository import lock_chunk
 from surge_billing.config import BillingSettings
 from surge_billing.entrypoints.finance_api import FinanceServicer
 from surge_billing.entrypoints.grpc_api import BillingServicer
+from surge_billing.entrypoints.ledger_consumer import LedgerConsumer
 from surge_billing.entrypoints.refunds_wiring import refund_components
 from surge_billing.entrypoints.wiring import command_consumer
-from surge_billing.service_layer import finance, handlers
+from surge_billing.service_layer import handlers
 from surge_billing.service_layer.unit_of_work import BillingUnitOfWork
 
 __all__ = ["COMMANDS_DURABLE", "ORDER_EVENTS_DURABLE", "build", "policy_from"]
@@ -126,7 +126,7 @@ async def build(infra: Infrastructure) -> Components:
                 routes={
                     topology.subject_for(order_pb2.OrderStatusChanged): Route(
                         order_pb2.OrderStatusChanged,
-                        idempotent(ORDER_EVENTS_DURABLE, uow_factory, finance.record_order_status),
+                        LedgerConsumer(ORDER_EVENTS_DURABLE, infra.engine, uow_factory),
                     )
                 },
             ),

@@ -20,7 +20,7 @@ from surge_billing.adapters.read_ahead import read_ahead_of
 from surge_billing.domain.credit import Credit
 from surge_billing.domain.invoices import Payment
 
-__all__ = ["CreditRepository", "PaymentRepository"]
+__all__ = ["CREDIT_SQL", "CreditQuery", "CreditRepository", "PaymentRepository"]
 
 _PAYMENT_COLUMNS = (
     "id, source_id, order_id, customer_id, amount_minor, currency, method, reference, received_at"
@@ -40,7 +40,9 @@ _PAID_FOR_ORDER = text(
     "WHERE order_id = :order_id AND currency = :currency"
 )
 
-_CREDIT = text(
+# One customer's limit (or the default) and open on-account total; also read by
+# `InvoiceRepository.issue_context` with the order's context.
+CREDIT_SQL = (
     "SELECT coalesce(l.limit_minor, :default_limit) AS limit_minor, "
     "coalesce(l.currency, :default_currency) AS currency, "
     "(SELECT coalesce(sum(i.total_minor), 0) FROM invoices i "
@@ -49,6 +51,9 @@ _CREDIT = text(
     " AND i.currency = coalesce(l.currency, :default_currency)) AS used_minor "
     "FROM (SELECT 1) AS one LEFT JOIN credit_limits l ON l.customer_id = :customer_id"
 )
+_CREDIT = text(CREDIT_SQL)
+# (customer id, default limit in minor units, default currency): what a credit read asks with.
+CreditQuery = tuple[str, int, str]
 # The same for many customers at once (a group commit's read-ahead).
 _CREDITS = text(
     "SELECT k.key_customer, coalesce(l.limit_minor, :default_limit) AS limit_minor, "

@@ -1,6 +1,7 @@
-"""Group-commit read-ahead (`surge_platform.db.on_chunk`), registered after `lock_chunk`.
+"""Billing's group-commit hooks (`surge_platform.db.on_chunk`): `lock_chunk`, then `ChunkReader`.
 
-Under the locks `lock_chunk` took, read the issue context of every IssueInvoice of the chunk and
+`lock_chunk` takes the chunk's advisory locks up front (see `repository.py` for why). Under the
+locks it took, `ChunkReader` reads the issue context of every IssueInvoice of the chunk and
 the credit of every on-account customer with one statement each, instead of two to five round
 trips per invoice (see `read_ahead.py` for why the answers stay exact).
 """
@@ -10,15 +11,46 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import text
 from surge.billing.v1 import billing_pb2
 from surge.common.v1 import common_pb2
-from surge_platform.db import BatchTransaction
+from surge_platform.db import BatchTransaction, raw_execute
 
 from surge_billing.adapters.accounts import CreditRepository
 from surge_billing.adapters.read_ahead import read_ahead
-from surge_billing.adapters.repository import InvoiceRepository
+from surge_billing.adapters.repository import ORDER_LOCK_NAMESPACE, InvoiceRepository
 
-__all__ = ["ChunkReader"]
+__all__ = ["ChunkReader", "lock_chunk"]
+
+# The locks of `InvoiceRepository.lock_order` and `lock_customer` for many keys, taken in key
+# order (the subquery fixes the order of the calls).
+_LOCK_ORDERS = text(
+    f"SELECT count(pg_advisory_xact_lock({ORDER_LOCK_NAMESPACE}, hashtext(k))) "
+    "FROM (SELECT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS sorted"
+)
+_LOCK_CUSTOMERS = text(
+    "SELECT count(pg_advisory_xact_lock(hashtext(k))) "
+    "FROM (SELECT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS sorted"
+)
+_BILLING_COMMANDS = "surge.billing.v1."
+
+
+async def lock_chunk(batch: BatchTransaction, messages: Sequence[Any]) -> None:
+    """Take the chunk's order locks, then its customer locks, each set sorted, before any
+    handler runs (see `repository.py`)."""
+    commands = [m for m in messages if m.DESCRIPTOR.full_name.startswith(_BILLING_COMMANDS)]
+    if len(commands) < 2:
+        return
+    orders = sorted({m.order_id for m in commands if getattr(m, "order_id", "")})
+    customers = sorted({m.customer_id for m in commands if getattr(m, "customer_id", "")})
+    if orders:
+        await raw_execute(batch.connection, _LOCK_ORDERS, {"keys": orders})
+    if customers:
+        await raw_execute(batch.connection, _LOCK_CUSTOMERS, {"keys": customers})
+    held = read_ahead(batch)
+    assert held is not None
+    held.orders.update(orders)
+    held.customers.update(customers)
 
 
 class ChunkReader:

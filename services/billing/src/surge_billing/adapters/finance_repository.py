@@ -15,12 +15,20 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
+from surge_platform.inbox import claim_cte
 from surge_platform.raw import raw_execute
 
 from surge_billing.adapters.repository import _INVOICE_COLUMNS, _invoice
 from surge_billing.domain.invoices import Invoice, InvoiceStatus
 
-__all__ = ["AgingBucketRow", "FinanceRepository", "LedgerEntry", "LedgerWrites", "OrderBooks"]
+__all__ = [
+    "AgingBucketRow",
+    "FinanceRepository",
+    "LedgerEntry",
+    "LedgerWrites",
+    "OrderBooks",
+    "claim_and_record",
+]
 
 
 @dataclass(frozen=True)
@@ -81,8 +89,7 @@ class AgingBucketRow:
 # The ledger row of each order, unless it already holds that version or a later one. At most one
 # entry per order (a statement cannot update a row twice), in order id order so that concurrent
 # batches lock rows in one order. Events without the finance fields keep what the row has.
-_UPSERT_LEDGER_MANY = text(
-    """
+_LEDGER_ROWS = """
     INSERT INTO order_ledger (order_id, customer_id, channel, status, total_minor, currency,
                               payment_terms, placed_at, version, updated_at)
     SELECT * FROM unnest(CAST(:order_id AS text[]), CAST(:customer_id AS text[]),
@@ -90,7 +97,8 @@ _UPSERT_LEDGER_MANY = text(
                          CAST(:total_minor AS bigint[]), CAST(:currency AS text[]),
                          CAST(:payment_terms AS text[]), CAST(:placed_at AS timestamptz[]),
                          CAST(:version AS bigint[]), CAST(:updated_at AS timestamptz[]))
-     ORDER BY 1
+"""
+_LEDGER_CONFLICT = """
     ON CONFLICT (order_id) DO UPDATE SET
         status = excluded.status,
         total_minor = COALESCE(excluded.total_minor, order_ledger.total_minor),
@@ -99,7 +107,14 @@ _UPSERT_LEDGER_MANY = text(
         version = excluded.version,
         updated_at = excluded.updated_at
     WHERE order_ledger.version < excluded.version
-    """
+"""
+_UPSERT_LEDGER_MANY = text(f"{_LEDGER_ROWS} ORDER BY 1 {_LEDGER_CONFLICT}")
+# One event that arrived alone: its inbox claim and its upsert in one autocommit statement, so
+# the claim and the effect still commit together, in one round trip instead of four (BEGIN,
+# claim, upsert, COMMIT). A message claimed before changes nothing.
+_CLAIM_AND_UPSERT_LEDGER = text(
+    f"WITH {claim_cte('claimed')} "
+    f"{_LEDGER_ROWS} WHERE EXISTS (SELECT 1 FROM claimed) {_LEDGER_CONFLICT}"
 )
 _LEDGER_FIELDS = tuple(LedgerEntry.__dataclass_fields__)
 
@@ -247,6 +262,16 @@ class LedgerWrites:
         for batch in rounds:
             params = {f: [getattr(e, f) for e in batch] for f in _LEDGER_FIELDS}
             await raw_execute(self._connection, _UPSERT_LEDGER_MANY, params)
+
+
+async def claim_and_record(
+    connection: AsyncConnection, consumer: str, message_id: str, entry: LedgerEntry
+) -> None:
+    """Claim `message_id` for `consumer` in the inbox and upsert `entry`, both or neither, with
+    one statement. `connection` must not be in a transaction: the statement is its own."""
+    params: dict[str, Any] = {f: [getattr(entry, f)] for f in _LEDGER_FIELDS}
+    params |= {"consumer": consumer, "message_id": message_id}
+    await raw_execute(connection, _CLAIM_AND_UPSERT_LEDGER, params)
 
 
 class FinanceRepository:

@@ -1,7 +1,7 @@
 """Invoice numbers for a group commit, taken a block at a time, and its invoices written at once.
 
 Outside a group commit, `InvoiceRepository.add_numbered` takes the year's next number and inserts
-the invoice in one statement. In a group commit whose chunk `lock_chunk` and `chunk.ChunkReader`
+the invoice in one statement. In a group commit whose chunk `chunk.lock_chunk` and `ChunkReader`
 prepared (so it knows how many IssueInvoice commands the chunk holds), the first invoice of a
 year takes a block of that many numbers with one upsert of the year's counter row instead, and
 `InvoiceWrites` inserts the batch's invoices with one statement before it commits.

@@ -1,6 +1,6 @@
 """What a group commit of billing commands read ahead for its handlers.
 
-`repository.lock_chunk` takes the chunk's order and customer advisory locks up front;
+`chunk.lock_chunk` takes the chunk's order and customer advisory locks up front;
 `chunk.read_chunk` then reads, with one statement each, the issue context of every order and the
 credit of every on-account customer the chunk names. Handlers ask the repositories as before: a
 repository answers from here when it can, and from the database otherwise.

@@ -10,7 +10,9 @@ Concurrency rules live here, next to the SQL that relies on them:
   order's invoice or payments, so a payment and an issue cannot miss each other;
 - `lock_customer` (single-key advisory lock on hashtext(customer_id)) serialises credit checks,
   so two invoices cannot both squeeze under one limit. Lock order: order, then customer.
-- In a group commit, `lock_chunk` takes every such lock the chunk's commands need up front, in
+- Issuing an on-account invoice takes both in one statement (`lock_order(then_customer=...)`)
+  and reads the order's context and the customer's credit in one (`issue_context(credit=...)`).
+- In a group commit, `chunk.lock_chunk` takes every such lock the chunk's commands need up front, in
   that order and sorted. Handlers then re-take locks they already hold (advisory locks stack).
   Otherwise two chunks deadlock: A holds customer c1 and the counter row and wants c2, which B
   holds while it waits for the counter row. The handlers of that chunk then skip those locks,
@@ -28,11 +30,13 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
-from surge_platform.db import BatchTransaction, raw_execute, raw_fetch, raw_fetchrow
+from surge_platform.db import raw_execute, raw_fetch, raw_fetchrow
 
+from surge_billing.adapters.accounts import CREDIT_SQL, CreditQuery
 from surge_billing.adapters.numbering import InvoiceWrites, lines_json
 from surge_billing.adapters.paging import newest_first
-from surge_billing.adapters.read_ahead import read_ahead, read_ahead_of
+from surge_billing.adapters.read_ahead import read_ahead_of
+from surge_billing.domain.credit import Credit
 from surge_billing.domain.invoices import (
     Invoice,
     InvoiceStatus,
@@ -40,9 +44,9 @@ from surge_billing.domain.invoices import (
     PricedLine,
 )
 
-__all__ = ["InvoiceRepository", "IssueContext", "is_uuid", "lock_chunk"]
+__all__ = ["ORDER_LOCK_NAMESPACE", "InvoiceRepository", "IssueContext", "is_uuid"]
 
-_ORDER_LOCK_NAMESPACE = 1
+ORDER_LOCK_NAMESPACE = 1
 
 _INVOICE_COLUMNS = (
     "id, number, saga_id, order_id, customer_id, status, payment_terms, currency, lines, "
@@ -50,38 +54,13 @@ _INVOICE_COLUMNS = (
     "voided_at, void_reason"
 )
 
-_LOCK_ORDER = text(f"SELECT pg_advisory_xact_lock({_ORDER_LOCK_NAMESPACE}, hashtext(:order_id))")
+_LOCK_ORDER = text(f"SELECT pg_advisory_xact_lock({ORDER_LOCK_NAMESPACE}, hashtext(:order_id))")
 _LOCK_CUSTOMER = text("SELECT pg_advisory_xact_lock(hashtext(:customer_id))")
-# The same locks for many keys, taken in key order (the subquery fixes the order of the calls).
-_LOCK_ORDERS = text(
-    f"SELECT count(pg_advisory_xact_lock({_ORDER_LOCK_NAMESPACE}, hashtext(k))) "
-    "FROM (SELECT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS sorted"
+# Both, in the lock order (the customer's lock is taken once the order's is held).
+_LOCK_ORDER_AND_CUSTOMER = text(
+    f"WITH o AS (SELECT pg_advisory_xact_lock({ORDER_LOCK_NAMESPACE}, hashtext(:order_id))) "
+    "SELECT pg_advisory_xact_lock(hashtext(:customer_id)) FROM o"
 )
-_LOCK_CUSTOMERS = text(
-    "SELECT count(pg_advisory_xact_lock(hashtext(k))) "
-    "FROM (SELECT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS sorted"
-)
-_BILLING_COMMANDS = "surge.billing.v1."
-
-
-async def lock_chunk(batch: BatchTransaction, messages: Sequence[Any]) -> None:
-    """Group-commit hook (`surge_platform.db.on_chunk`): take the chunk's order locks, then its
-    customer locks, each set sorted, before any handler runs (see the module docstring)."""
-    commands = [m for m in messages if m.DESCRIPTOR.full_name.startswith(_BILLING_COMMANDS)]
-    if len(commands) < 2:
-        return
-    orders = sorted({m.order_id for m in commands if getattr(m, "order_id", "")})
-    customers = sorted({m.customer_id for m in commands if getattr(m, "customer_id", "")})
-    if orders:
-        await raw_execute(batch.connection, _LOCK_ORDERS, {"keys": orders})
-    if customers:
-        await raw_execute(batch.connection, _LOCK_CUSTOMERS, {"keys": customers})
-    held = read_ahead(batch)
-    assert held is not None
-    held.orders.update(orders)
-    held.customers.update(customers)
-
-
 # Take the year's next number and insert the invoice in one statement, so the counter row (whose
 # lock serialises every issue of the year until commit) is held for as few round trips as
 # possible. The upsert creates the year's row on first use; a rollback gives the number back.
@@ -105,7 +84,7 @@ _CURRENT_FOR_ISSUE = text(
     f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE order_id = :order_id "
     "AND (status <> 'VOID' OR saga_id = :saga_id) ORDER BY status <> 'VOID' DESC, id DESC LIMIT 1"
 )
-_ISSUE_CONTEXT = text(
+_ISSUE_CONTEXT_SQL = (
     "SELECT s.cancelled, s.paid_minor, i.* FROM (SELECT "
     "EXISTS (SELECT 1 FROM invoice_cancellations "
     "        WHERE order_id = :order_id AND saga_id = :saga_id) AS cancelled, "
@@ -114,6 +93,13 @@ _ISSUE_CONTEXT = text(
     f"LEFT JOIN LATERAL (SELECT {_INVOICE_COLUMNS} FROM invoices WHERE order_id = :order_id "
     "AND (status <> 'VOID' OR saga_id = :saga_id) ORDER BY status <> 'VOID' DESC, id DESC "
     "LIMIT 1) AS i ON true"
+)
+_ISSUE_CONTEXT = text(_ISSUE_CONTEXT_SQL)
+# The same and the customer's credit (accounts.CREDIT_SQL), for an on-account invoice.
+_ISSUE_CONTEXT_AND_CREDIT = text(
+    "SELECT c.*, k.limit_minor AS credit_limit_minor, k.currency AS credit_currency, "
+    f"k.used_minor AS credit_used_minor FROM ({_ISSUE_CONTEXT_SQL}) AS c "
+    f"CROSS JOIN ({CREDIT_SQL}) AS k"
 )
 # The same for many (order, saga, currency) keys at once (a group commit's read-ahead).
 _ISSUE_CONTEXTS = text(
@@ -156,6 +142,8 @@ class IssueContext:
     existing: Invoice | None
     cancelled: bool
     paid_minor: int
+    # The customer's credit, when it was asked for and read with the context (else None).
+    credit: Credit | None = None
 
 
 def is_uuid(value: str) -> bool:
@@ -183,12 +171,22 @@ class InvoiceRepository:
         if self._writes is not None:
             await self._writes().settle()
 
-    async def lock_order(self, order_id: str) -> None:
-        """Serialise issue, void and payments of one order until the transaction ends."""
+    async def lock_order(self, order_id: str, *, then_customer: str | None = None) -> None:
+        """Serialise issue, void and payments of one order until the transaction ends; with
+        `then_customer`, then also that customer's credit checks (as `lock_customer`), in the
+        same round trip."""
         held = read_ahead_of(self._connection)
-        if held is not None and order_id in held.orders:
-            return
-        await raw_execute(self._connection, _LOCK_ORDER, {"order_id": order_id})
+        order = held is None or order_id not in held.orders
+        customer = then_customer is not None and (
+            held is None or then_customer not in held.customers
+        )
+        if order and customer:
+            params = {"order_id": order_id, "customer_id": then_customer}
+            await raw_execute(self._connection, _LOCK_ORDER_AND_CUSTOMER, params)
+        elif order:
+            await raw_execute(self._connection, _LOCK_ORDER, {"order_id": order_id})
+        elif customer:
+            await raw_execute(self._connection, _LOCK_CUSTOMER, {"customer_id": then_customer})
 
     async def lock_customer(self, customer_id: str) -> None:
         """Serialise credit checks of one customer until the transaction ends."""
@@ -256,21 +254,42 @@ class InvoiceRepository:
         row = (await self._connection.execute(_CURRENT_FOR_ISSUE, params)).first()
         return _invoice(row) if row else None
 
-    async def issue_context(self, order_id: str, saga_id: str, currency: str) -> IssueContext:
-        """What issuing needs to know about the order, in one round trip (see IssueContext)."""
+    async def issue_context(
+        self, order_id: str, saga_id: str, currency: str, *, credit: CreditQuery | None = None
+    ) -> IssueContext:
+        """What issuing needs to know about the order, in one round trip (see IssueContext);
+        with `credit`, the customer's credit too (as `CreditRepository.credit` reads it), unless
+        a group commit read the context ahead (then `IssueContext.credit` is None)."""
         held = read_ahead_of(self._connection)
         if held is not None:
             known = held.contexts.get((order_id, saga_id, currency))
             if known is not None:
                 return known
         await self._settle()
-        params = {"order_id": order_id, "saga_id": saga_id, "currency": currency}
-        row = await raw_fetchrow(self._connection, _ISSUE_CONTEXT, params)
+        params: dict[str, Any] = {"order_id": order_id, "saga_id": saga_id, "currency": currency}
+        if credit is None:
+            row = await raw_fetchrow(self._connection, _ISSUE_CONTEXT, params)
+        else:
+            customer_id, default_limit, default_currency = credit
+            params |= {
+                "customer_id": customer_id,
+                "default_limit": default_limit,
+                "default_currency": default_currency,
+            }
+            row = await raw_fetchrow(self._connection, _ISSUE_CONTEXT_AND_CREDIT, params)
         assert row is not None  # the statement always returns one row
         return IssueContext(
             existing=_invoice(row) if row.id is not None else None,
             cancelled=bool(row.cancelled),
             paid_minor=int(row.paid_minor),
+            credit=None
+            if credit is None
+            else Credit(
+                credit[0],
+                int(row.credit_limit_minor),
+                int(row.credit_used_minor),
+                str(row.credit_currency),
+            ),
         )
 
     async def issue_contexts(

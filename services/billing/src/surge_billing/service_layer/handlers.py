@@ -100,8 +100,20 @@ async def issue_invoice(
     except InvalidInvoice as exc:
         await _reject(cmd, uow, ctx, billing_pb2.INVOICE_REJECTION_CODE_INVALID_INVOICE, exc.reason)
         return
-    await uow.invoices.lock_order(cmd.order_id)
-    known = await uow.invoices.issue_context(cmd.order_id, cmd.saga_id, request.currency)
+    # An on-account invoice checks the customer's credit (unless payments cover it): its lock
+    # and its read go with the order's, one round trip each.
+    on_account = request.terms is PaymentTerms.ON_ACCOUNT
+    customer = cmd.customer_id if on_account else None
+    policy = ctx.policy
+    query = (
+        (customer, policy.default_credit_limit_minor, policy.credit_currency)
+        if customer is not None
+        else None
+    )
+    await uow.invoices.lock_order(cmd.order_id, then_customer=customer)
+    known = await uow.invoices.issue_context(
+        cmd.order_id, cmd.saga_id, request.currency, credit=query
+    )
     if known.existing is not None:
         ctx.reply(uow, _issued(cmd, known.existing))
         await uow.commit()
@@ -128,9 +140,10 @@ async def issue_invoice(
             return
 
     covered = known.paid_minor >= priced.total_minor
-    if request.terms is PaymentTerms.ON_ACCOUNT and not covered:
-        await uow.invoices.lock_customer(cmd.customer_id)
-        credit = await credit_of(uow, ctx.policy, cmd.customer_id)
+    if on_account and not covered:
+        credit = known.credit
+        if credit is None:  # the context came from a group commit's read-ahead
+            credit = await credit_of(uow, ctx.policy, cmd.customer_id)
         if request.currency != credit.currency:
             await _reject(
                 cmd,

@@ -38,6 +38,13 @@ _INSERT_CLOSED = text(
     RETURNING 1
     """
 )
+# HELD -> COMMITTED (`Reservation.commit`) without reading the row first. A reservation the
+# sweeper expired meanwhile no longer matches once its lock is released (READ COMMITTED re-checks
+# the WHERE clause), exactly as the sweeper skips one this statement locked.
+_COMMIT_HELD = text(
+    "UPDATE reservations SET status = 'committed', updated_at = now() "
+    "WHERE order_id = :order_id AND status = 'held' RETURNING 1"
+)
 _SAVE = text(
     "UPDATE reservations SET status = :status, confirmed = CAST(:confirmed AS jsonb), "
     "updated_at = now() WHERE id = :id"
@@ -99,6 +106,15 @@ class ReservationRepository:
             # Locked now (e.g. reserved earlier in this batch): later handlers share this object.
             found.reservations[order_id] = reservation
         return reservation
+
+    async def commit_held(self, order_id: str) -> bool:
+        """Commit the order's reservation with one statement if it is HELD; False when it is
+        not (missing, in another state) or when a group commit locked it already: then the
+        caller takes the general path (`get_for_update`, `Reservation.commit`, `save`)."""
+        if read_ahead_of(self._connection) is not None:
+            return False
+        row = await raw_fetchrow(self._connection, _COMMIT_HELD, {"order_id": order_id})
+        return row is not None
 
     async def add_closed(
         self,

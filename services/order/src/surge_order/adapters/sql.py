@@ -8,6 +8,7 @@ order, its history, the saga and its step log together (round trips are what cos
 from __future__ import annotations
 
 from sqlalchemy import text
+from surge_platform.inbox import claim_cte
 
 ORDER_COLUMNS = (
     "o.id, o.client_order_id, o.channel, o.external_id, o.customer_id, o.customer_name, "
@@ -79,15 +80,14 @@ LOCK = text(
     f"SELECT {ORDER_COLUMNS}, {SAGA_COLUMNS} FROM orders o JOIN sagas s ON s.order_id = o.id "
     "WHERE o.id = :order_id FOR UPDATE"
 )
-# A saga message handled alone: its inbox claim (as `surge_platform.inbox` writes it) and then,
+# A saga message handled alone: its inbox claim (`surge_platform.inbox.claim_cte`) and then,
 # if it is new, the lock of its order, in one round trip. The lateral lock depends on the claim,
 # so it runs after it, in the order `idempotent()` takes them (claim, then lock) and a group
 # commit too (claim_many, then lock_chunk). One row always: `claimed` 0 or 1, the order's columns
 # NULL when it does not exist (or was not locked). The lock waits like LOCK's and then reads the
 # row's newest version.
 CLAIM_AND_LOCK = text(
-    "WITH c AS (INSERT INTO inbox (consumer, message_id) VALUES (:consumer, :message_id) "
-    "ON CONFLICT DO NOTHING RETURNING 1) "
+    f"WITH {claim_cte('c')} "
     "SELECT k.claimed, x.* FROM (SELECT count(*) AS claimed FROM c) AS k LEFT JOIN LATERAL "
     f"(SELECT {ORDER_COLUMNS}, {SAGA_COLUMNS} FROM orders o JOIN sagas s ON s.order_id = o.id "
     "WHERE o.id = :order_id AND k.claimed = 1 FOR UPDATE OF o, s) AS x ON true"
