@@ -17,12 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from surge_platform.db import raw_execute_many, raw_fetchrow
 from surge_platform.errors import AlreadyExists
 
-from surge_fulfillment.adapters.writes import (
-    ShipmentWrites,
-    TrackingNumbers,
-    claim_and_write,
-    read_ahead_of,
-)
+from surge_fulfillment.adapters.writes import ShipmentWrites, TrackingNumbers, read_ahead_of
 from surge_fulfillment.domain.carriers import CarrierRule
 from surge_fulfillment.domain.model import (
     Address,
@@ -240,16 +235,8 @@ class OrderRepository:
         self._connection = connection
         self._writes = writes
 
-    async def claim(
-        self,
-        order_id: str,
-        saga_id: str,
-        status: str,
-        reason: str = "",
-        shipments: Sequence[Shipment] = (),
-    ) -> bool:
-        """Record the order's outcome and, if that is new, its new `shipments` (with their
-        audit rows); False if it already had one (this is a repeat: nothing is written)."""
+    async def claim(self, order_id: str, saga_id: str, status: str, reason: str = "") -> bool:
+        """Record the order's outcome; False if it already had one (this is a repeat)."""
         if self._writes is not None:
             found = read_ahead_of(self._connection)
             if found is not None and order_id in found.unclaimed:
@@ -257,13 +244,8 @@ class OrderRepository:
                 # after the pending claim is sent, and so finds it.
                 found.unclaimed.discard(order_id)
                 self._writes().claim(order_id, saga_id, status, reason)
-                self._writes().add(shipments)
                 return True
             await _settle(self._writes)
-        if shipments:
-            return await claim_and_write(
-                self._connection, (order_id, saga_id, status, reason), shipments
-            )
         row = await raw_fetchrow(
             self._connection,
             _CLAIM_ORDER,

@@ -26,18 +26,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from surge.fulfillment.v1 import fulfillment_pb2 as pb
-from surge_platform.db import BatchTransaction, prefetched, raw_execute, raw_fetch, raw_fetchrow
+from surge_platform.db import BatchTransaction, prefetched, raw_execute, raw_fetch
 
 from surge_fulfillment.domain.model import Shipment
 
-__all__ = [
-    "ReadAhead",
-    "ShipmentWrites",
-    "TrackingNumbers",
-    "claim_and_write",
-    "read_ahead_of",
-    "read_chunk",
-]
+__all__ = ["ReadAhead", "ShipmentWrites", "TrackingNumbers", "read_ahead_of", "read_chunk"]
 
 _KEY = "surge_fulfillment.read_ahead"
 
@@ -45,47 +38,39 @@ _CLAIMED = text(
     "SELECT order_id FROM fulfillment_orders WHERE order_id = ANY(CAST(:order_ids AS text[]))"
 )
 
-_CLAIMS = """
-    INSERT INTO fulfillment_orders (order_id, saga_id, status, reason)
-    SELECT * FROM unnest(CAST(:c_order AS text[]), CAST(:c_saga AS text[]),
-                         CAST(:c_status AS text[]), CAST(:c_reason AS text[]))
-"""
-_SHIPMENTS = """
-    INSERT INTO shipments (id, order_id, warehouse, carrier, tracking_number, status, lines,
-                           weight_grams, address, created_at, updated_at, dispatched_at,
-                           delivered_at)
-    SELECT CAST(id AS uuid), order_id, warehouse, carrier, tracking_number, status,
-           CAST(lines AS jsonb), weight_grams, CAST(address AS jsonb), created_at,
-           updated_at, dispatched_at, delivered_at
-    FROM unnest(CAST(:s_id AS text[]), CAST(:s_order AS text[]),
-                CAST(:s_warehouse AS text[]), CAST(:s_carrier AS text[]),
-                CAST(:s_tracking AS text[]), CAST(:s_status AS text[]),
-                CAST(:s_lines AS text[]), CAST(:s_weight AS integer[]),
-                CAST(:s_address AS text[]), CAST(:s_created AS timestamptz[]),
-                CAST(:s_updated AS timestamptz[]), CAST(:s_dispatched AS timestamptz[]),
-                CAST(:s_delivered AS timestamptz[]))
-         AS s(id, order_id, warehouse, carrier, tracking_number, status, lines,
-              weight_grams, address, created_at, updated_at, dispatched_at, delivered_at)
-"""
-_EVENTS = """
+# Claims, then shipments, then their audit rows (the foreign keys are checked at the end of the
+# statement, when every row exists).
+_WRITE = text(
+    """
+    WITH claimed AS (
+        INSERT INTO fulfillment_orders (order_id, saga_id, status, reason)
+        SELECT * FROM unnest(CAST(:c_order AS text[]), CAST(:c_saga AS text[]),
+                             CAST(:c_status AS text[]), CAST(:c_reason AS text[]))
+    ),
+    shipped AS (
+        INSERT INTO shipments (id, order_id, warehouse, carrier, tracking_number, status, lines,
+                               weight_grams, address, created_at, updated_at, dispatched_at,
+                               delivered_at)
+        SELECT CAST(id AS uuid), order_id, warehouse, carrier, tracking_number, status,
+               CAST(lines AS jsonb), weight_grams, CAST(address AS jsonb), created_at,
+               updated_at, dispatched_at, delivered_at
+        FROM unnest(CAST(:s_id AS text[]), CAST(:s_order AS text[]),
+                    CAST(:s_warehouse AS text[]), CAST(:s_carrier AS text[]),
+                    CAST(:s_tracking AS text[]), CAST(:s_status AS text[]),
+                    CAST(:s_lines AS text[]), CAST(:s_weight AS integer[]),
+                    CAST(:s_address AS text[]), CAST(:s_created AS timestamptz[]),
+                    CAST(:s_updated AS timestamptz[]), CAST(:s_dispatched AS timestamptz[]),
+                    CAST(:s_delivered AS timestamptz[]))
+             AS s(id, order_id, warehouse, carrier, tracking_number, status, lines,
+                  weight_grams, address, created_at, updated_at, dispatched_at, delivered_at)
+    )
     INSERT INTO shipment_events (shipment_id, from_status, to_status, actor, reason, at)
     SELECT CAST(shipment_id AS uuid), from_status, to_status, actor, reason, at
     FROM unnest(CAST(:e_shipment AS text[]), CAST(:e_from AS text[]), CAST(:e_to AS text[]),
                 CAST(:e_actor AS text[]), CAST(:e_reason AS text[]),
                 CAST(:e_at AS timestamptz[]))
          AS e(shipment_id, from_status, to_status, actor, reason, at)
-"""
-# Claims, then shipments, then their audit rows (the foreign keys are checked at the end of the
-# statement, when every row exists).
-_WRITE = text(f"WITH claimed AS ({_CLAIMS}), shipped AS ({_SHIPMENTS}) {_EVENTS}")
-# One order's claim, decided by its `ON CONFLICT` as `OrderRepository.claim` decides it, and its
-# shipments and audit rows only if the claim is new: outside a group commit, one round trip
-# instead of two. Returns how many claims were new (0 or 1).
-_CLAIM_AND_WRITE = text(
-    f"WITH claimed AS ({_CLAIMS} ON CONFLICT (order_id) DO NOTHING RETURNING 1), "
-    f"shipped AS ({_SHIPMENTS} WHERE EXISTS (SELECT 1 FROM claimed)), "
-    f"recorded AS ({_EVENTS} WHERE EXISTS (SELECT 1 FROM claimed)) "
-    "SELECT count(*) FROM claimed"
+    """
 )
 
 _TRACKING_BLOCK = text(
@@ -143,56 +128,38 @@ class ShipmentWrites:
             return
         claims, shipments = self._claims, self._shipments
         self._claims, self._shipments = [], []
-        await raw_execute(self._connection, _WRITE, _parameters(claims, shipments))
+        changes = [(s, c) for s in shipments for c in s.changes]
+        await raw_execute(
+            self._connection,
+            _WRITE,
+            {
+                "c_order": [c[0] for c in claims],
+                "c_saga": [c[1] for c in claims],
+                "c_status": [c[2] for c in claims],
+                "c_reason": [c[3] for c in claims],
+                "s_id": [s.id for s in shipments],
+                "s_order": [s.order_id for s in shipments],
+                "s_warehouse": [s.warehouse for s in shipments],
+                "s_carrier": [s.carrier for s in shipments],
+                "s_tracking": [s.tracking_number for s in shipments],
+                "s_status": [s.status.value for s in shipments],
+                "s_lines": [_lines_json(s) for s in shipments],
+                "s_weight": [s.weight_grams for s in shipments],
+                "s_address": [_address_json(s) for s in shipments],
+                "s_created": [s.created_at for s in shipments],
+                "s_updated": [s.updated_at for s in shipments],
+                "s_dispatched": [s.dispatched_at for s in shipments],
+                "s_delivered": [s.delivered_at for s in shipments],
+                "e_shipment": [s.id for s, _ in changes],
+                "e_from": [c.from_status.value if c.from_status else None for _, c in changes],
+                "e_to": [c.to_status.value for _, c in changes],
+                "e_actor": [c.actor for _, c in changes],
+                "e_reason": [c.reason for _, c in changes],
+                "e_at": [c.at for _, c in changes],
+            },
+        )
         for shipment in shipments:
             shipment.changes.clear()
-
-
-async def claim_and_write(
-    connection: AsyncConnection,
-    claim: tuple[str, str, str, str],
-    shipments: Sequence[Shipment],
-) -> bool:
-    """Claim one order (order id, saga id, status, reason) and, if the claim is new, write its
-    shipments and their audit rows, with one statement; False if the order had a claim."""
-    row = await raw_fetchrow(connection, _CLAIM_AND_WRITE, _parameters([claim], shipments))
-    assert row is not None  # SELECT count(*) returns one row
-    if not row[0]:
-        return False
-    for shipment in shipments:
-        shipment.changes.clear()
-    return True
-
-
-def _parameters(
-    claims: Sequence[tuple[str, str, str, str]], shipments: Sequence[Shipment]
-) -> dict[str, list[Any]]:
-    changes = [(s, c) for s in shipments for c in s.changes]
-    return {
-        "c_order": [c[0] for c in claims],
-        "c_saga": [c[1] for c in claims],
-        "c_status": [c[2] for c in claims],
-        "c_reason": [c[3] for c in claims],
-        "s_id": [s.id for s in shipments],
-        "s_order": [s.order_id for s in shipments],
-        "s_warehouse": [s.warehouse for s in shipments],
-        "s_carrier": [s.carrier for s in shipments],
-        "s_tracking": [s.tracking_number for s in shipments],
-        "s_status": [s.status.value for s in shipments],
-        "s_lines": [_lines_json(s) for s in shipments],
-        "s_weight": [s.weight_grams for s in shipments],
-        "s_address": [_address_json(s) for s in shipments],
-        "s_created": [s.created_at for s in shipments],
-        "s_updated": [s.updated_at for s in shipments],
-        "s_dispatched": [s.dispatched_at for s in shipments],
-        "s_delivered": [s.delivered_at for s in shipments],
-        "e_shipment": [s.id for s, _ in changes],
-        "e_from": [c.from_status.value if c.from_status else None for _, c in changes],
-        "e_to": [c.to_status.value for _, c in changes],
-        "e_actor": [c.actor for _, c in changes],
-        "e_reason": [c.reason for _, c in changes],
-        "e_at": [c.at for _, c in changes],
-    }
 
 
 class TrackingNumbers:

@@ -71,11 +71,12 @@ async def create_shipments(
         except NoCarrier as exc:
             reason = exc.message
 
+    status = "rejected" if reason else "created"
+    if not await uow.orders.claim(cmd.order_id, cmd.saga_id, status, reason or ""):
+        await _reply_again(cmd, uow, topology)
+        await uow.commit()
+        return
     if reason is not None or address is None:  # no address always comes with a reason
-        if not await uow.orders.claim(cmd.order_id, cmd.saga_id, "rejected", reason or ""):
-            await _reply_again(cmd, uow, topology)
-            await uow.commit()
-            return
         reason = reason or "address missing"
         uow.outbox.add(
             topology.subject_for(pb.ShipmentsRejected),
@@ -101,12 +102,7 @@ async def create_shipments(
         )
         for parcel in plan
     ]
-    # The claim writes the shipments too, unless it finds a repeat (their tracking numbers
-    # are then never used, like those of a rolled-back transaction).
-    if not await uow.orders.claim(cmd.order_id, cmd.saga_id, "created", "", shipments):
-        await _reply_again(cmd, uow, topology)
-        await uow.commit()
-        return
+    await uow.shipments.add(shipments)
     reply = pb.ShipmentsCreated(
         saga_id=cmd.saga_id,
         order_id=cmd.order_id,
