@@ -198,7 +198,10 @@ async def run_chaos(
     sampler.stop()
     result.client = load.outcomes
     result.evidence = {
-        **{k: sampler.totals[k] for k in ("redeliveries", "step_resends", "compensations")},
+        **{
+            k: sampler.totals[k]
+            for k in ("redeliveries", "repeated_deliveries", "step_resends", "compensations")
+        },
         "resent_steps_seen_in_sagas": float(result.check.stats.get("resent_steps", 0)),
         "compensated_sagas": float(result.check.stats.get("compensated", 0)),
     }

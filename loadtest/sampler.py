@@ -24,6 +24,7 @@ COUNTERS: dict[str, tuple[str, dict[str, str]]] = {
     "sagas_completed": ("surge_order_status_transitions_total", {"to_status": "awaiting_shipment"}),
     "orders_cancelled": ("surge_order_status_transitions_total", {"to_status": "cancelled"}),
     "redeliveries": ("surge_consumer_redeliveries_total", {}),
+    "repeated_deliveries": ("surge_consumer_repeated_deliveries_total", {}),
     "step_resends": ("surge_order_saga_step_resends_total", {}),
     "compensations": ("surge_order_saga_compensations_total", {}),
     "dead_lettered": ("surge_dead_lettered_total", {}),

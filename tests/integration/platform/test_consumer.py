@@ -144,6 +144,7 @@ async def test_poison_message_is_dead_lettered_after_bounded_retries_without_blo
     engine: AsyncEngine,
     js: JetStreamContext,
     topology: Topology,
+    metrics: PlatformMetrics,
 ) -> None:
     subject = topology.command("inventory", "record")
     await js.publish(
@@ -179,6 +180,11 @@ async def test_poison_message_is_dead_lettered_after_bounded_retries_without_blo
     assert (undecodable.headers or {})[HEADER_DLQ_DELIVERIES] == "1"
     assert "undecodable" in (undecodable.headers or {})[HEADER_DLQ_REASON]
     assert all(count == 1 for count in (await hits(engine)).values())
+    # The poison's second and third deliveries, as the chaos run's evidence counts them.
+    repeated = metrics.registry.get_sample_value(
+        "surge_consumer_repeated_deliveries_total", {"consumer": "test-recorder"}
+    )
+    assert repeated == 2
 
 
 async def test_a_batch_with_one_failing_message_is_replayed_and_each_effect_happens_once(

@@ -270,6 +270,8 @@ class JetStreamConsumer:
     def _decode(self, msg: Msg) -> tuple[Route[Any], Message, Envelope]:
         headers = dict(msg.headers or {})
         deliveries = msg.metadata.num_delivered if msg.metadata else 1
+        if deliveries > 1:
+            self.metrics.consumer_repeated.labels(self.durable).inc()
         message_id = (
             headers.get(HEADER_MESSAGE_ID)
             or headers.get("Nats-Msg-Id")

@@ -90,6 +90,12 @@ class PlatformMetrics:
             ["consumer"],
             registry=r,
         )
+        self.consumer_repeated = Counter(
+            "surge_consumer_repeated_deliveries_total",
+            "Messages received again (after a crash, a pause, an ack timeout or a nak)",
+            ["consumer"],
+            registry=r,
+        )
         self.consumer_pending = Gauge(
             "surge_consumer_pending_messages",
             "Messages not yet delivered plus delivered but unacknowledged",
