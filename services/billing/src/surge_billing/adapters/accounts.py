@@ -7,7 +7,7 @@ while recording one, so a payment and an invoice issue of the same order never m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from surge_platform.db import raw_fetch, raw_fetchrow
 
-from surge_billing.adapters.numbering import InvoiceWrites
+from surge_billing.adapters.numbering import InvoiceReader
 from surge_billing.adapters.read_ahead import read_ahead_of
 from surge_billing.domain.credit import Credit
 from surge_billing.domain.invoices import Payment
@@ -120,20 +120,8 @@ class PaymentRepository:
         return int((await self._connection.execute(_PAID_FOR_ORDER, params)).scalar_one())
 
 
-class CreditRepository:
+class CreditRepository(InvoiceReader):
     """`writes`: as for `InvoiceRepository`: credit sums invoices, so pending ones go first."""
-
-    def __init__(
-        self,
-        connection: AsyncConnection,
-        writes: Callable[[], InvoiceWrites] | None = None,
-    ) -> None:
-        self._connection = connection
-        self._writes = writes
-
-    async def _settle(self) -> None:
-        if self._writes is not None:
-            await self._writes().settle()
 
     async def credit(self, customer_id: str, default_limit_minor: int, currency: str) -> Credit:
         """The customer's own limit (or the default) and the total of their issued, unpaid

@@ -18,6 +18,7 @@ first sends the pending ones (`InvoiceRepository` and `CreditRepository` do).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,7 +29,7 @@ from surge_platform.db import raw_execute, raw_fetchrow
 
 from surge_billing.domain.invoices import Invoice, PricedLine, invoice_number
 
-__all__ = ["InvoiceRow", "InvoiceWrites", "NumberingError", "lines_json"]
+__all__ = ["InvoiceReader", "InvoiceRow", "InvoiceWrites", "NumberingError", "lines_json"]
 
 _TAKE_BLOCK = text(
     "INSERT INTO invoice_counters AS c (year, last) VALUES (:year, :count) "
@@ -198,3 +199,21 @@ def _line_json(line: PricedLine) -> dict[str, Any]:
         "tax_minor": line.tax_minor,
         "amount_minor": line.amount_minor,
     }
+
+
+class InvoiceReader:
+    """Base of the repositories that read invoices: `writes` is the unit of work's
+    `deferred(InvoiceWrites)` in a group commit, and `_settle()` sends its pending invoices
+    before any read, so a read never misses an invoice of its own batch."""
+
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        writes: Callable[[], InvoiceWrites] | None = None,
+    ) -> None:
+        self._connection = connection
+        self._writes = writes
+
+    async def _settle(self) -> None:
+        if self._writes is not None:
+            await self._writes().settle()

@@ -23,17 +23,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 from surge_platform.db import raw_execute, raw_fetch, raw_fetchrow
 
 from surge_billing.adapters.accounts import CREDIT_SQL, CreditQuery
-from surge_billing.adapters.numbering import InvoiceWrites, lines_json
+from surge_billing.adapters.numbering import InvoiceReader, lines_json
 from surge_billing.adapters.paging import newest_first
 from surge_billing.adapters.read_ahead import read_ahead_of
 from surge_billing.domain.credit import Credit
@@ -154,22 +153,10 @@ def is_uuid(value: str) -> bool:
     return True
 
 
-class InvoiceRepository:
+class InvoiceRepository(InvoiceReader):
     """`writes`: the unit of work's `deferred(InvoiceWrites)`, used by `add_numbered` in a group
     commit that announced its invoices (see numbering.py); every read of invoices sends the
     pending ones first."""
-
-    def __init__(
-        self,
-        connection: AsyncConnection,
-        writes: Callable[[], InvoiceWrites] | None = None,
-    ) -> None:
-        self._connection = connection
-        self._writes = writes
-
-    async def _settle(self) -> None:
-        if self._writes is not None:
-            await self._writes().settle()
 
     async def lock_order(self, order_id: str, *, then_customer: str | None = None) -> None:
         """Serialise issue, void and payments of one order until the transaction ends; with
