@@ -110,13 +110,24 @@ class _Buyer(FastHttpUser):
                 response.failure(f"shed {response.status_code}")
                 retry_after = response.headers.get("Retry-After") or "1"
                 return None, float(retry_after) if retry_after.isdigit() else 1.0
-            if response.status_code == 422:
-                # A business refusal (e.g. above the purchase limit) is an answer, not an error.
+            if response.status_code == 422 or _sold_out(response):
+                # A business refusal (above the purchase limit, sold out) is an answer, not an
+                # error.
                 self.ledger.record("refused", "", kind=self.kind, sku=sku, quantity=quantity)
                 response.success()
             else:
                 response.failure(f"{response.status_code}")
         return None, None
+
+
+def _sold_out(response: Any) -> bool:
+    """409 for a SKU the order service knows just sold out (not an Idempotency-Key conflict)."""
+    if response.status_code != 409:
+        return False
+    try:
+        return str(response.json().get("detail", "")).startswith("sold out")
+    except ValueError:
+        return False
 
 
 class Shopper(_Buyer):

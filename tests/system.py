@@ -38,6 +38,7 @@ from surge_platform.testing.services import ServiceProcess, service_env
 
 __all__ = ["UNPAID_TIMEOUT_SECONDS", "System", "system"]
 
+SOLD_OUT_HOLD_SECONDS = 30
 UNPAID_TIMEOUT_SECONDS = 5
 REVIEW_ESCALATION_SECONDS = 3
 REFUND_ESCALATION_SECONDS = 2
@@ -232,6 +233,9 @@ async def system(postgres_server: PostgresServer, nats_server: NatsServer) -> As
             review_escalation_seconds=str(REVIEW_ESCALATION_SECONDS),
             review_sweep_seconds="0.3",
             rules_refresh_seconds="0.5",
+            # A sold-out SKU is refused at placement for this long: long enough that a test
+            # placing right after a refusal sees it on a busy machine (SKUs are per test).
+            sold_out_hold_seconds=str(SOLD_OUT_HOLD_SECONDS),
             shutdown_grace_seconds="3",
         ),
     )

@@ -365,11 +365,20 @@ async def test_five_hundred_concurrent_orders_for_a_hundred_units_never_oversell
     requests = [place_request([(sku, 1)]) for _ in range(500)]
     limiter = asyncio.Semaphore(50)
 
-    async def place_one(request: order_pb2.PlaceOrderRequest) -> str:
+    async def place_one(request: order_pb2.PlaceOrderRequest) -> str | grpc.aio.AioRpcError:
         async with limiter:
-            return (await system.order.PlaceOrder(request, timeout=30)).order.id
+            try:
+                return (await system.order.PlaceOrder(request, timeout=30)).order.id
+            except grpc.aio.AioRpcError as refused:
+                return refused
 
-    ids = await asyncio.gather(*(place_one(r) for r in requests))
+    placed = await asyncio.gather(*(place_one(r) for r in requests))
+    ids = [oid for oid in placed if isinstance(oid, str)]
+    # Once inventory has refused one, later orders may be refused at placement.
+    refused_at_placement = [e for e in placed if not isinstance(e, str)]
+    for refused in refused_at_placement:
+        assert refused.code() == grpc.StatusCode.FAILED_PRECONDITION, refused
+        assert refused.details().startswith(f"sold out: {sku} has 0 left")
 
     async def settled() -> bool:
         listed = await _all_orders_of(system, sku, ids)
@@ -381,9 +390,47 @@ async def test_five_hundred_concurrent_orders_for_a_hundred_units_never_oversell
     listed = await _all_orders_of(system, sku, ids)
     won = [o for o in listed if o.status == S.ORDER_STATUS_AWAITING_SHIPMENT]
     lost = [o for o in listed if o.status == S.ORDER_STATUS_CANCELLED]
-    assert (len(won), len(lost)) == (100, 400)
+    assert (len(won), len(lost) + len(refused_at_placement)) == (100, 400)
     assert all(o.cancel_reason.startswith("stock rejected") for o in lost)
     assert levels(await stock(system, sku)) == (100, 100, 0)
+
+
+async def test_once_a_sku_sells_out_new_orders_for_it_are_refused_at_once(
+    system: System,
+) -> None:
+    sku, other = system.unique("SOLDOUT"), system.unique("PLENTY")
+    await system.create_sku(sku, {"SH-01": 1})
+    await system.create_sku(other, {"SH-01": 10})
+    winner = await system.order.PlaceOrder(place_request([(sku, 1)]), timeout=30)
+    await wait_for_status(system, winner.order.id, S.ORDER_STATUS_AWAITING_SHIPMENT)
+    loser = await system.order.PlaceOrder(place_request([(sku, 1)]), timeout=30)
+    await wait_for_status(system, loser.order.id, S.ORDER_STATUS_CANCELLED)
+
+    late = place_request([(sku, 1), (other, 1)])
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await system.order.PlaceOrder(late, timeout=30)
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert refused.value.details() == f"sold out: {sku} has 0 left; try again later"
+    # Nothing was stored or reserved for it, and the refusal was counted.
+    listed = await system.order.ListOrders(
+        order_pb2.ListOrdersRequest(customer_id=late.customer.id), timeout=10
+    )
+    assert list(listed.orders) == []
+    assert levels(await stock(system, other)) == (10, 0, 10)
+    metrics = await asyncio.to_thread(_scrape, system.services["order"].metrics_url)
+    refusals = [
+        float(line.split()[-1])
+        for line in metrics.splitlines()
+        if line.startswith("surge_order_sold_out_refusals_total ")
+    ]
+    assert refusals
+    assert refusals[0] >= 1
+
+    # A repeat of the order that won still returns it.
+    again = await system.order.PlaceOrder(
+        place_request([(sku, 1)], client_order_id=winner.order.client_order_id), timeout=30
+    )
+    assert (again.order.id, again.created) == (winner.order.id, False)
 
 
 async def _all_orders_of(system: System, sku: str, ids: list[str]) -> list[order_pb2.Order]:

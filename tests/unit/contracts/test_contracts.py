@@ -136,6 +136,14 @@ def _fill(message: Message, depth: int = 0) -> None:
     """Set every field of `message` (recursively) to a non-default value."""
     for field in message.DESCRIPTOR.fields:
         repeated = field.is_repeated
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            key, value = (
+                field.message_type.fields_by_name["key"],
+                field.message_type.fields_by_name["value"],
+            )
+            entries = getattr(message, field.name)
+            entries[_SCALAR_SAMPLES[key.type](field.name)] = _SCALAR_SAMPLES[value.type](field.name)
+            continue
         if field.type == FieldDescriptor.TYPE_MESSAGE:
             if depth > 3:
                 continue

@@ -159,7 +159,25 @@ async def test_a_race_lost_to_the_last_unit_rejects_the_order() -> None:
     (reply,) = uow.outbox.messages
     assert isinstance(reply, pb.StockRejected)
     assert list(reply.unavailable_skus) == ["TEA"]
+    assert dict(reply.available_units) == {"TEA": 0}  # what the locked levels said
     assert uow.reservations.rows["o1"].status is ReservationStatus.REJECTED
+
+
+async def test_a_shortage_tells_the_units_left_over_all_warehouses() -> None:
+    stock = FakeStock(
+        [
+            Level("TEA", "SH", "Shanghai", 2),
+            Level("TEA", "GZ", "Guangdong", 1),
+            Level("CUP", "SH", "Shanghai", 50),
+        ]
+    )
+    uow = FakeUow(stock)
+    await run(handlers.reserve_stock, command(TEA=4, CUP=1), uow)
+    (reply,) = uow.outbox.messages
+    assert isinstance(reply, pb.StockRejected)
+    assert reply.reason == "insufficient stock"
+    assert dict(reply.available_units) == {"TEA": 3}
+    assert stock.reserved == []
 
 
 async def test_a_repeat_after_expiry_is_told_the_hold_is_gone() -> None:

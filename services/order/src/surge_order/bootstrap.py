@@ -42,6 +42,7 @@ from surge_order.service_layer.promotions import PricingCache
 from surge_order.service_layer.review import ReviewDesk
 from surge_order.service_layer.rules import RuleEngine, Screening
 from surge_order.service_layer.saga import Orchestrator, SagaPolicy
+from surge_order.service_layer.sold_out import SoldOutGate
 from surge_order.service_layer.unit_of_work import OrderUnitOfWork
 
 __all__ = ["DURABLES", "build", "consumers", "policy"]
@@ -104,7 +105,8 @@ async def build(infra: Infrastructure) -> Components:
     settings = infra.settings
     assert isinstance(settings, OrderSettings)
     metrics = OrderMetrics(infra.registry)
-    orchestrator = Orchestrator(infra.topology, metrics, policy(settings))
+    sold_out = SoldOutGate(settings.sold_out_hold_seconds, metrics.sold_out_refusals.inc)
+    orchestrator = Orchestrator(infra.topology, metrics, policy(settings), sold_out)
 
     def uows() -> OrderUnitOfWork:
         return OrderUnitOfWork(infra.engine)

@@ -30,6 +30,13 @@ class OrderSettings(ServiceSettings):
         le=60,
         description="How long placement reuses an active SKU's price and name (0: ask every time)",
     )
+    sold_out_hold_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="After inventory refuses an order for lack of stock, how long new orders "
+        "wanting more than the units it had left are refused at once (0: never)",
+    )
     unpaid_timeout_seconds: int = Field(
         default=1800, ge=1, description="How long a PREPAID order's stock is held unpaid"
     )

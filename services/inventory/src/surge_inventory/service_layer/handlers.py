@@ -9,7 +9,7 @@ of the same order: the loser's insert conflicts, it rolls back and its redeliver
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,6 +42,7 @@ __all__ = [
 TEST_FAILURE_PREFIX = "FAIL-RESERVE-"
 SAGA_ACTOR = "order-saga"
 SWEEPER_ACTOR = "expiry-sweeper"
+INSUFFICIENT = "insufficient stock"
 
 _log = get_logger("surge.inventory")
 
@@ -98,7 +99,7 @@ async def reserve_stock(
     for _ in range(deps.settings.reserve_max_attempts):
         plan = model.allocate(wanted, cmd.region, levels, cmd.preferred_warehouse)
         if isinstance(plan, model.Shortage):
-            await _reject(uow, deps, cmd, "insufficient stock", plan.skus)
+            await _reject(uow, deps, cmd, INSUFFICIENT, plan.skus, _units(plan.skus, levels))
             return
         attempt = await uow.stock.reserve(
             plan.allocations,
@@ -135,7 +136,16 @@ async def reserve_stock(
         # the locked (now stable) levels, so the next plan is final.
         deps.metrics.reserve_retries.inc()
         levels = [model.Level(s, w, regions.get(w, ""), a) for s, w, a in attempt.levels]
-    await _reject(uow, deps, cmd, "insufficient stock", list(wanted))
+    await _reject(uow, deps, cmd, INSUFFICIENT, list(wanted), _units(wanted, levels))
+
+
+def _units(skus: Iterable[str], levels: Iterable[model.Level]) -> dict[str, int]:
+    """Units available per SKU over all warehouses (what a refusal tells the order service)."""
+    units = dict.fromkeys(skus, 0)
+    for level in levels:
+        if level.sku in units:
+            units[level.sku] += max(level.available, 0)
+    return units
 
 
 async def _reject(
@@ -144,6 +154,7 @@ async def _reject(
     cmd: pb.ReserveStockCommand,
     reason: str,
     skus: Sequence[str],
+    available: Mapping[str, int] | None = None,
 ) -> None:
     remembered = await uow.reservations.add_closed(
         id=new_id(),
@@ -157,7 +168,9 @@ async def _reject(
         # The order was decided before (or concurrently, now committed): say that again.
         await _replay_prior(uow, deps, cmd)
         return
-    _add(uow, deps, _rejected(cmd.saga_id, cmd.order_id, reason, skus))
+    rejected = _rejected(cmd.saga_id, cmd.order_id, reason, skus)
+    rejected.available_units.update(available or {})
+    _add(uow, deps, rejected)
     await uow.commit()
     deps.metrics.reservations.labels("rejected").inc()
 

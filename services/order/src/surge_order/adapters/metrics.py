@@ -23,6 +23,12 @@ class OrderMetrics:
             ["channel"],
             registry=registry,
         )
+        self.sold_out_refusals = Counter(
+            "surge_order_sold_out_refusals_total",
+            "Orders refused at placement because inventory had just refused their SKU for "
+            "lack of stock",
+            registry=registry,
+        )
         self.status_transitions = Counter(
             "surge_order_status_transitions_total",
             "Order status changes",

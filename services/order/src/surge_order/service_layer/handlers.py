@@ -91,6 +91,13 @@ async def place_order(
     if problems:
         raise errors.InvalidArgument("the order is not valid", problems)
     external_id = cmd.external_id or None
+    short = orchestrator.sold_out.short((line.sku, line.quantity) for line in cmd.lines)
+    if short:
+        # A repeat of an order placed before its SKU sold out still returns that order.
+        existing = await _find(uows, cmd.channel, cmd.client_order_id, external_id)
+        if existing is not None:
+            return await get_order(existing, uows), False
+        raise orchestrator.sold_out.refusing(short)
     # Asked outside any transaction: no connection is held while inventory answers. A repeat
     # is caught by the insert's unique keys, so the usual (first) placement costs one transaction.
     items = await catalog.skus(line.sku for line in cmd.lines)

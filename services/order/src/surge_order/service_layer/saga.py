@@ -50,6 +50,7 @@ from surge_order.domain.saga import (
 from surge_order.domain.status import OrderStatus
 from surge_order.service_layer import promotions, returns_messages
 from surge_order.service_layer import saga_messages as messages
+from surge_order.service_layer.sold_out import SoldOutGate
 from surge_order.service_layer.unit_of_work import OrderUnitOfWork
 
 __all__ = ["Orchestrator", "SagaPolicy"]
@@ -75,10 +76,18 @@ def _now() -> datetime:
 
 
 class Orchestrator:
-    def __init__(self, topology: Topology, metrics: OrderMetrics, policy: SagaPolicy) -> None:
+    def __init__(
+        self,
+        topology: Topology,
+        metrics: OrderMetrics,
+        policy: SagaPolicy,
+        sold_out: SoldOutGate | None = None,
+    ) -> None:
         self._topology = topology
         self._metrics = metrics
         self._policy = policy
+        # Fed by stock refusals here, asked by placement (off unless given).
+        self.sold_out = sold_out or SoldOutGate(0)
 
     # ----------------------------------------------------------------- start, pay, cancel, retry
 
@@ -278,6 +287,7 @@ class Orchestrator:
     async def on_stock_rejected(
         self, msg: inventory_pb2.StockRejected, uow: OrderUnitOfWork
     ) -> None:
+        self.sold_out.refused(msg.available_units)
         await self._rejected(
             uow, msg.order_id, msg.saga_id, Step.RESERVE, f"stock rejected: {msg.reason}"
         )

@@ -251,16 +251,25 @@ class StockReserved(_message.Message):
     def __init__(self, saga_id: _Optional[str] = ..., order_id: _Optional[str] = ..., reservation_id: _Optional[str] = ..., allocations: _Optional[_Iterable[_Union[Allocation, _Mapping]]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class StockRejected(_message.Message):
-    __slots__ = ("saga_id", "order_id", "reason", "unavailable_skus")
+    __slots__ = ("saga_id", "order_id", "reason", "unavailable_skus", "available_units")
+    class AvailableUnitsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     SAGA_ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     UNAVAILABLE_SKUS_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_UNITS_FIELD_NUMBER: _ClassVar[int]
     saga_id: str
     order_id: str
     reason: str
     unavailable_skus: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, saga_id: _Optional[str] = ..., order_id: _Optional[str] = ..., reason: _Optional[str] = ..., unavailable_skus: _Optional[_Iterable[str]] = ...) -> None: ...
+    available_units: _containers.ScalarMap[str, int]
+    def __init__(self, saga_id: _Optional[str] = ..., order_id: _Optional[str] = ..., reason: _Optional[str] = ..., unavailable_skus: _Optional[_Iterable[str]] = ..., available_units: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class CommitReservationCommand(_message.Message):
     __slots__ = ("saga_id", "order_id")
