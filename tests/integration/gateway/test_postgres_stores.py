@@ -19,7 +19,7 @@ from surge_gateway.adapters.postgres import (
 )
 from surge_gateway.auth import ApiKey, hash_api_key
 from surge_gateway.entrypoints.cli import main
-from surge_gateway.idempotency import ClaimState, StoredResponse
+from surge_gateway.idempotency import ClaimState, IntakeEntry, StoredResponse
 from surge_platform.db import create_engine
 from surge_platform.migrations import migrate, migrations_of
 
@@ -145,6 +145,78 @@ async def test_an_intake_waits_for_one_in_progress_for_the_same_phone_and_sees_i
         assert not second.done()
         await first.commit()
     assert await second
+
+
+def _entry(channel: str, identity: str, phone: str, skus: str = "A,B") -> IntakeEntry:
+    return IntakeEntry(channel, identity, phone, skus, timedelta(minutes=5))
+
+
+async def _intake_rows(pool: asyncpg.Pool, phone: str) -> list[str]:
+    rows = await pool.fetch(
+        "SELECT channel || ':' || identity AS id FROM intake_log WHERE phone_hash = $1 "
+        "ORDER BY received_at",
+        phone,
+    )
+    return [row["id"] for row in rows]
+
+
+async def test_a_new_orders_claim_records_its_intake_entry_only_when_the_key_is_new(
+    pool: asyncpg.Pool,
+) -> None:
+    # Claim + intake in one round trip: a claimed key records the entry and says whether it
+    # is a possible duplicate; a key in flight, replayed or mismatched records nothing.
+    store = PgIdempotencyStore(pool)
+    first = await store.claim("p", "o1", "f", DAY, LEASE, _entry("tmall", "T1", "phone-m"))
+    assert (first.state, first.duplicate) == (ClaimState.NEW, False)
+    again = await store.claim("p", "o1", "f", DAY, LEASE, _entry("tmall", "T1-retry", "phone-m"))
+    assert again.state is ClaimState.IN_FLIGHT
+    other = await store.claim("p", "o1", "g", DAY, LEASE, _entry("jd", "J-other", "phone-m"))
+    assert other.state is ClaimState.MISMATCH
+    await store.complete("p", "o1", StoredResponse(202, b"{}"))
+    replay = await store.claim("p", "o1", "f", DAY, LEASE, _entry("tmall", "T1-again", "phone-m"))
+    assert replay.state is ClaimState.DONE
+    assert await _intake_rows(pool, "phone-m") == ["tmall:T1"]
+
+    second = await store.claim("q", "o2", "f", DAY, LEASE, _entry("jd", "J1", "phone-m"))
+    assert (second.state, second.duplicate) == (ClaimState.NEW, True)
+    other_skus = await store.claim("q", "o3", "f", DAY, LEASE, _entry("jd", "J2", "phone-m", "A"))
+    assert (other_skus.state, other_skus.duplicate) == (ClaimState.NEW, False)
+    plain = await store.claim("q", "o4", "f", DAY, LEASE)
+    assert (plain.state, plain.duplicate) == (ClaimState.NEW, None)
+    assert await _intake_rows(pool, "phone-m") == ["tmall:T1", "jd:J1", "jd:J2"]
+
+
+async def test_a_claim_with_intake_waits_for_an_intake_in_progress_for_the_phone(
+    engine: AsyncEngine, pool: asyncpg.Pool
+) -> None:
+    # The same guarantee as the intake on its own (test above): the claim's intake waits for
+    # the phone's lock and then reads a snapshot that sees the first order's row.
+    store = PgIdempotencyStore(pool)
+    async with engine.connect() as first, engine.connect() as probe:
+        await first.begin()
+        await first.execute(text("SELECT pg_advisory_xact_lock(hashtext('phone-w'))"))
+        await first.execute(
+            text(
+                "INSERT INTO intake_log (channel, identity, phone_hash, skus) "
+                "VALUES ('tmall', 'T8', 'phone-w', 'A,B')"
+            )
+        )
+        second = asyncio.create_task(
+            store.claim("p", "w1", "f", DAY, LEASE, _entry("jd", "J8", "phone-w"))
+        )
+
+        async def waiting() -> bool:
+            found = await probe.execute(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            )
+            await probe.rollback()
+            return bool(found.scalar_one())
+
+        await wait_until(waiting, 10, "the claim's intake waiting for the phone's lock")
+        assert not second.done()
+        await first.commit()
+    claim = await second
+    assert (claim.state, claim.duplicate) == (ClaimState.NEW, True)
 
 
 def test_channel_key_command_prints_a_key_that_is_stored_hashed(

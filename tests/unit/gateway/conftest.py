@@ -70,14 +70,19 @@ MakeGateway = Callable[..., AbstractAsyncContextManager[Gateway]]
 @pytest.fixture
 def make_gateway(keypair: tuple[bytes, bytes]) -> MakeGateway:
     @asynccontextmanager
-    async def make(tracer: Any = None, **settings: Any) -> AsyncIterator[Gateway]:
+    async def make(
+        tracer: Any = None,
+        store: MemoryIdempotencyStore | None = None,
+        intake: MemoryIntakeLog | None = None,
+        **settings: Any,
+    ) -> AsyncIterator[Gateway]:
         keys = MemoryApiKeys(
             {hash_api_key(k): ApiKey(name=n, kind="channel") for n, k in CHANNEL_KEYS.items()}
         )
         keys.keys[hash_api_key(CARRIER_KEY)] = ApiKey(name="sf", kind="carrier")
         down = fake_downstream()
-        store = MemoryIdempotencyStore()
-        intake = MemoryIntakeLog()
+        store = store or MemoryIdempotencyStore()
+        intake = intake or MemoryIntakeLog()
         app = create_app(
             settings_for(keypair[1], **settings),
             Overrides(

@@ -94,6 +94,22 @@ async def test_openapi_is_3_1_and_documents_problems_and_security(gw: Gateway) -
     assert "application/problem+json" in place["responses"]["422"]["content"]
     params = {p["name"] for p in place["parameters"]}
     assert "Idempotency-Key" in params
+    # Every operation but the probes names both schemes (allow() reads them itself, not as
+    # FastAPI sub-dependencies; auth.document_security writes them into the document).
+    unsecured = {
+        (method, path)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if operation.get("security") != [{"HTTPBearer": []}, {"APIKeyHeader": []}]
+    }
+    assert unsecured == {("get", "/healthz"), ("get", "/readyz")}
+    assert spec["components"]["securitySchemes"]["APIKeyHeader"] == {
+        "type": "apiKey",
+        "description": "Channel or carrier API key",
+        "in": "header",
+        "name": "X-Api-Key",
+    }
+    assert (await gw.client.get("/openapi.json")).json() == spec  # patched once, then cached
 
 
 def test_token_tool_prints_a_token_the_gateway_accepts(

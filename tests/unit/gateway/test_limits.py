@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 import pytest
 from surge_gateway.admission import AdmissionController
 from surge_gateway.metrics import GatewayMetrics
 from surge_gateway.problems import ProblemError
+from surge_gateway.ratelimit import RateCounters
 
 from tests.support import wait_until
 from tests.unit.gateway.conftest import MakeGateway, idem, order_body
@@ -226,3 +228,26 @@ async def test_an_order_that_raced_past_the_precheck_waits_briefly_for_a_slot() 
     await handed.aclose()
     assert controller.in_flight == 0
     controller.precheck()
+
+
+async def test_rate_counters_expire_and_are_swept_periodically_not_on_every_hit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    counters = RateCounters(sweep_seconds=60)
+
+    async def hit(key: str, at: float) -> int:
+        clock[0] = at
+        return await counters.incr(key, 10)
+
+    assert [await hit("a", 1000), await hit("a", 1005), await hit("a", 1011)] == [1, 2, 1]
+    await hit("b", 1011)
+    await hit("c", 1055)
+    await asyncio.sleep(0.01)  # a sweep the hits scheduled (as the library's storage does) runs
+    # "a" and "b" expired (1021) but no hit swept them: each hit would be O(all counters).
+    assert set(counters.expirations) == {"a", "b", "c"}
+    assert await counters.get("b") == 0
+    await hit("c", 1061)
+    assert set(counters.expirations) == {"c"}
+    assert await counters.get("c") == 2

@@ -33,7 +33,7 @@ from surge_gateway.api import reviews as reviews_api
 from surge_gateway.api import rules as rules_api
 from surge_gateway.api.admin_ops import router as admin_ops_router
 from surge_gateway.audit import AuditLog, PgAuditLog
-from surge_gateway.auth import ApiKeyStore, Authenticator
+from surge_gateway.auth import ApiKeyStore, Authenticator, document_security
 from surge_gateway.config import GatewaySettings
 from surge_gateway.downstream import Downstream, connect
 from surge_gateway.idempotency import Idempotency, IdempotencyStore
@@ -177,6 +177,7 @@ def create_app(settings: GatewaySettings, overrides: Overrides | None = None) ->
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     problems.install(app)
+    document_security(app)
     # Routers carry their full paths (no include prefix) so route templates in metrics are whole.
     for module in (orders, inventory, shipments, invoices, channels, admin, health):
         app.include_router(module.router)

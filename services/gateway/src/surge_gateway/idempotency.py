@@ -9,12 +9,18 @@
   can retry. Keys are kept `ttl` (>= 24 h); a key whose handler died holds for `lease`.
 
 The keys are scoped by principal, so two clients can never see each other's responses.
+
+A new order also has an intake-log entry (possible-duplicate check, `intake.py`) that is
+written exactly when its key is claimed: `run_intake` hands it to the store's claim, and a
+store that can write it in the same round trip (PostgreSQL: one statement) says what the
+check found; one that cannot leaves `Claim.duplicate` None and the placer records it itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import time
 from collections.abc import Awaitable, Callable
@@ -33,6 +39,7 @@ __all__ = [
     "ClaimState",
     "Idempotency",
     "IdempotencyStore",
+    "IntakeEntry",
     "MemoryIdempotencyStore",
     "StoredResponse",
     "fingerprint",
@@ -67,14 +74,34 @@ class ClaimState(StrEnum):
 
 
 @dataclass(frozen=True)
+class IntakeEntry:
+    """A new order's intake-log entry (`IntakeLog.record`'s arguments)."""
+
+    channel: str
+    identity: str
+    phone_hash: str
+    skus: str
+    window: timedelta
+
+
+@dataclass(frozen=True)
 class Claim:
     state: ClaimState
     response: StoredResponse | None = None
+    # NEW with an IntakeEntry: whether the intake log found a possible duplicate, or None
+    # when this store did not record the entry (the caller records it).
+    duplicate: bool | None = None
 
 
 class IdempotencyStore(Protocol):
     async def claim(
-        self, scope: str, key: str, fingerprint: str, ttl: timedelta, lease: timedelta
+        self,
+        scope: str,
+        key: str,
+        fingerprint: str,
+        ttl: timedelta,
+        lease: timedelta,
+        intake: IntakeEntry | None = None,
     ) -> Claim: ...
 
     async def complete(self, scope: str, key: str, response: StoredResponse) -> None: ...
@@ -114,12 +141,29 @@ class Idempotency:
         request_fingerprint: str,
         produce: Callable[[], Awaitable[StoredResponse]],
     ) -> Response:
+        async def ignore_intake(duplicate: bool | None) -> StoredResponse:
+            return await produce()
+
+        return await self.run_intake(scope, key, request_fingerprint, None, ignore_intake)
+
+    async def run_intake(
+        self,
+        scope: str,
+        key: str,
+        request_fingerprint: str,
+        intake: IntakeEntry | None,
+        produce: Callable[[bool | None], Awaitable[StoredResponse]],
+    ) -> Response:
+        """`run`, for a new order: `intake` is recorded with the claim when the store can, and
+        `produce` gets `Claim.duplicate` (None: not recorded)."""
         deadline = time.monotonic() + self._wait
         slot = (scope, key)
         while True:
-            claim = await self._store.claim(scope, key, request_fingerprint, self._ttl, self._lease)
+            claim = await self._store.claim(
+                scope, key, request_fingerprint, self._ttl, self._lease, intake
+            )
             if claim.state is ClaimState.NEW:
-                return await self._produce(slot, produce)
+                return await self._produce(slot, functools.partial(produce, claim.duplicate))
             if claim.state is ClaimState.DONE and claim.response is not None:
                 self._metrics.idempotent_replays.inc()
                 return claim.response.to_response(replayed=True)
@@ -180,7 +224,13 @@ class MemoryIdempotencyStore:
         self.rows: dict[tuple[str, str], _Row] = {}
 
     async def claim(
-        self, scope: str, key: str, fingerprint: str, ttl: timedelta, lease: timedelta
+        self,
+        scope: str,
+        key: str,
+        fingerprint: str,
+        ttl: timedelta,
+        lease: timedelta,
+        intake: IntakeEntry | None = None,
     ) -> Claim:
         now = time.monotonic()
         row = self.rows.get((scope, key))

@@ -20,6 +20,7 @@ from surge.order.v1 import order_pb2
 from surge_gateway.admission import AdmissionController
 from surge_gateway.convert import payment_terms_value
 from surge_gateway.downstream import Downstream
+from surge_gateway.idempotency import IntakeEntry
 from surge_gateway.metrics import GatewayMetrics
 from surge_gateway.schemas import OrderCreate
 
@@ -66,49 +67,78 @@ class Placer:
     metrics: GatewayMetrics
     duplicate_window: timedelta
 
-    async def place(self, order: OrderCreate, *, customer_id: str, client_order_id: str) -> Placed:
-        """Admit, flag possible duplicates, and call PlaceOrder (503 when shedding)."""
-        identity = order.external_id or client_order_id
-        async with self.admission.admit():
-            duplicate = await self.intake_log.record(
-                order.channel,
-                identity,
-                phone_hash(order.customer.phone),
-                ",".join(sorted({line.sku for line in order.lines})),
-                self.duplicate_window,
-            )
-            request = order_pb2.PlaceOrderRequest(
-                client_order_id=client_order_id,
-                channel=order.channel,
-                external_id=order.external_id or "",
-                customer=common_pb2.Customer(
-                    id=customer_id, name=order.customer.name, phone=order.customer.phone
-                ),
-                shipping_address=common_pb2.Address(
-                    province=order.shipping_address.province,
-                    city=order.shipping_address.city,
-                    district=order.shipping_address.district,
-                    line1=order.shipping_address.line1,
-                    postal_code=order.shipping_address.postal_code,
-                ),
-                lines=[
-                    order_pb2.PlaceOrderLine(sku=line.sku, quantity=line.quantity)
-                    for line in order.lines
-                ],
-                payment_terms=payment_terms_value(order.payment_terms),  # type: ignore[arg-type]
-                coupon_code=order.coupon_code or "",
-                tags=[POSSIBLE_DUPLICATE] if duplicate else [],
-            )
-            try:
+    def entry(self, order: OrderCreate, *, client_order_id: str) -> IntakeEntry:
+        """The order's intake-log entry: what `place` records, or what the claim of its
+        Idempotency-Key recorded already (`Claim.duplicate`)."""
+        return IntakeEntry(
+            order.channel,
+            order.external_id or client_order_id,
+            phone_hash(order.customer.phone),
+            ",".join(sorted({line.sku for line in order.lines})),
+            self.duplicate_window,
+        )
+
+    async def place(
+        self,
+        order: OrderCreate,
+        *,
+        customer_id: str,
+        client_order_id: str,
+        entry: IntakeEntry | None = None,
+        duplicate: bool | None = None,
+    ) -> Placed:
+        """Admit, flag possible duplicates, and call PlaceOrder (503 when shedding).
+
+        `entry`: `self.entry(order)`, if the caller has it; `duplicate`: what recording it
+        found, when the claim of the order's Idempotency-Key did; None records it here."""
+        entry = entry or self.entry(order, client_order_id=client_order_id)
+        recorded = duplicate is not None
+        try:
+            async with self.admission.admit():
+                if duplicate is None:
+                    duplicate = await self.intake_log.record(
+                        entry.channel, entry.identity, entry.phone_hash, entry.skus, entry.window
+                    )
+                    recorded = True
                 response = await self.downstream.orders.PlaceOrder(
-                    request, timeout=self.downstream.place_timeout
+                    _request(order, customer_id, client_order_id, duplicate=duplicate),
+                    timeout=self.downstream.place_timeout,
                 )
-            except BaseException:
-                await self.intake_log.forget(order.channel, identity)
-                raise
+        except BaseException:
+            # Not placed (shed, failed, cancelled): the entry must not flag a later order.
+            if recorded:
+                await self.intake_log.forget(entry.channel, entry.identity)
+            raise
         placed = Placed(order=response.order, created=response.created)
         if placed.created:
             self.metrics.orders_accepted.labels(
                 order.channel, str(placed.possible_duplicate).lower()
             ).inc()
         return placed
+
+
+def _request(
+    order: OrderCreate, customer_id: str, client_order_id: str, *, duplicate: bool
+) -> order_pb2.PlaceOrderRequest:
+    address = order.shipping_address
+    return order_pb2.PlaceOrderRequest(
+        client_order_id=client_order_id,
+        channel=order.channel,
+        external_id=order.external_id or "",
+        customer=common_pb2.Customer(
+            id=customer_id, name=order.customer.name, phone=order.customer.phone
+        ),
+        shipping_address=common_pb2.Address(
+            province=address.province,
+            city=address.city,
+            district=address.district,
+            line1=address.line1,
+            postal_code=address.postal_code,
+        ),
+        lines=[
+            order_pb2.PlaceOrderLine(sku=line.sku, quantity=line.quantity) for line in order.lines
+        ],
+        payment_terms=payment_terms_value(order.payment_terms),  # type: ignore[arg-type]
+        coupon_code=order.coupon_code or "",
+        tags=[POSSIBLE_DUPLICATE] if duplicate else [],
+    )

@@ -3,6 +3,11 @@
 The limit for a principal comes from its role (`GatewaySettings.rate_limits`). Counters live in
 process memory (a sliding-window counter per principal): each replica enforces the limit on its
 own share of traffic, which keeps the check off the network on the hot path.
+
+The counters are `limits`' in-memory storage with one change (`RateCounters`): expired counters
+are swept every `SWEEP_SECONDS`, not on every hit. The library schedules a sweep of every
+counter it holds on each hit, so a check cost O(principals seen in the last two windows):
+0.12 ms with 64 of them, 2.5 ms with 10,000 (measured), more than the rest of an order.
 """
 
 from __future__ import annotations
@@ -20,7 +25,39 @@ from surge_gateway.auth import Principal
 from surge_gateway.metrics import GatewayMetrics
 from surge_gateway.problems import ProblemError
 
-__all__ = ["RateLimiter"]
+__all__ = ["SWEEP_SECONDS", "RateCounters", "RateLimiter"]
+
+SWEEP_SECONDS = 30.0
+
+
+class RateCounters(MemoryStorage):
+    """`limits`' async memory storage, with expired counters dropped when they are next
+    touched (as `get` does) and in a sweep at most every `sweep_seconds`."""
+
+    def __init__(self, sweep_seconds: float = SWEEP_SECONDS) -> None:
+        super().__init__()
+        self._sweep_seconds = sweep_seconds
+        self._next_sweep = 0.0
+
+    async def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        now = time.time()
+        if now >= self._next_sweep:
+            self.sweep(now)
+        if self.expirations.get(key, 0) <= now:
+            self.storage.pop(key, None)
+        # No await between the read and the write: no other task can interleave, so the
+        # library's per-key lock is not needed.
+        count = self.storage[key] = self.storage[key] + amount
+        if count == amount:
+            self.expirations[key] = now + expiry
+        return count
+
+    def sweep(self, now: float) -> None:
+        for key in [key for key, expires in self.expirations.items() if expires <= now]:
+            self.storage.pop(key, None)
+            self.expirations.pop(key, None)
+            self.locks.pop(key, None)
+        self._next_sweep = now + self._sweep_seconds
 
 
 class RateLimiter:
@@ -28,7 +65,8 @@ class RateLimiter:
         self._items: dict[str, list[RateLimitItem]] = {
             name: parse_many(spec) for name, spec in limits.items()
         }
-        self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self.counters = RateCounters()
+        self._limiter = SlidingWindowCounterRateLimiter(self.counters)
         self._metrics = metrics
         for name, items in self._items.items():
             tightest = min(items, key=lambda i: i.amount / i.get_expiry())

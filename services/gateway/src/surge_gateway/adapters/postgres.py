@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from surge_platform.db import asyncpg_dsn
 
 from surge_gateway.auth import ApiKey
-from surge_gateway.idempotency import Claim, ClaimState, StoredResponse
+from surge_gateway.idempotency import Claim, ClaimState, IntakeEntry, StoredResponse
 
 __all__ = ["PgApiKeyStore", "PgIdempotencyStore", "PgIntakeLog", "StoreUnavailable", "open_pool"]
 
@@ -50,7 +50,7 @@ _ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
 class _connection:  # noqa: N801 - used like a function: `async with _connection(pool) as conn`
     """A pooled connection; a failure of the database or the pool becomes StoreUnavailable.
-    (A class, not @asynccontextmanager: this runs three times per order.)"""
+    (A class, not @asynccontextmanager: this runs on every order.)"""
 
     __slots__ = ("_acquire",)
 
@@ -90,6 +90,21 @@ _CLAIM_OR_LOOKUP = f"""
     FROM (SELECT 1) AS one
     LEFT JOIN idempotency_keys k ON k.scope = $1 AND k.key = $2
 """
+# A new order's claim also records its intake-log entry (the 0007_perf function: lock per phone,
+# match, insert) when, and only when, the key is claimed: one round trip instead of two. The
+# CASE calls the function only for a claimed key (a replay, a mismatch or a key in flight
+# records nothing). The function is VOLATILE, so its match still reads a snapshot taken after
+# it holds the phone's lock, not the statement's; the lock is held until the statement's
+# implicit commit, as when the function is called on its own.
+_CLAIM_OR_LOOKUP_INTAKE = f"""
+    WITH claimed AS ({_CLAIM.strip()})
+    SELECT (SELECT true FROM claimed) AS claimed,
+           CASE WHEN EXISTS (SELECT 1 FROM claimed)
+                THEN intake_record($6, $7, $8, $9, $10::interval) END AS duplicate,
+           k.fingerprint, k.status, k.headers, k.body
+    FROM (SELECT 1) AS one
+    LEFT JOIN idempotency_keys k ON k.scope = $1 AND k.key = $2
+"""
 _COMPLETE = (
     "UPDATE idempotency_keys SET status = $3, headers = $4::jsonb, body = $5 "
     "WHERE scope = $1 AND key = $2"
@@ -114,12 +129,33 @@ class PgIdempotencyStore:
         self._pool = pool
 
     async def claim(
-        self, scope: str, key: str, fingerprint: str, ttl: timedelta, lease: timedelta
+        self,
+        scope: str,
+        key: str,
+        fingerprint: str,
+        ttl: timedelta,
+        lease: timedelta,
+        intake: IntakeEntry | None = None,
     ) -> Claim:
         async with _connection(self._pool) as conn:
-            row = await conn.fetchrow(_CLAIM_OR_LOOKUP, scope, key, fingerprint, lease, ttl)
+            if intake is None:
+                row = await conn.fetchrow(_CLAIM_OR_LOOKUP, scope, key, fingerprint, lease, ttl)
+            else:
+                row = await conn.fetchrow(
+                    _CLAIM_OR_LOOKUP_INTAKE,
+                    scope,
+                    key,
+                    fingerprint,
+                    lease,
+                    ttl,
+                    intake.channel,
+                    intake.identity,
+                    intake.phone_hash,
+                    intake.skus,
+                    intake.window,
+                )
         if row is not None and row["claimed"]:
-            return Claim(ClaimState.NEW)
+            return Claim(ClaimState.NEW, duplicate=None if intake is None else row["duplicate"])
         if row is None or row["fingerprint"] is None:  # released meanwhile: the caller retries
             return Claim(ClaimState.IN_FLIGHT)
         if row["fingerprint"] != fingerprint:
@@ -174,8 +210,6 @@ class PgApiKeyStore:
             )
 
 
-# Lock per phone, match, insert: one call of the function migration 0007_perf creates (it
-# explains why the order of those three inside it keeps two simultaneous duplicates apart).
 # Lock per phone, match, insert: one call of the function migration 0007_perf creates (it
 # explains why the order of those three inside it keeps two simultaneous duplicates apart).
 # One statement in autocommit: one round trip instead of BEGIN, lock, match + insert, COMMIT.

@@ -14,8 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Request, Response
 
 from surge_gateway import convert, schemas
-from surge_gateway.api.deps import IdempotencyKey, Idempotent, NewOrderAdmitted, OrderPlacer
-from surge_gateway.auth import Channel
+from surge_gateway.api.deps import IdempotencyKey, NewOrderChannel, accept_parts
 from surge_gateway.channels import MAPPERS, MappingError, map_payload
 from surge_gateway.channels.signature import SIGNATURE_HEADER, verify
 from surge_gateway.idempotency import StoredResponse, fingerprint
@@ -40,13 +39,11 @@ router = APIRouter(prefix="/v1/channels", tags=["channels"])
 async def channel_order(
     channel: Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,31}$")],
     request: Request,
-    principal: Channel,
+    principal: NewOrderChannel,
     key: IdempotencyKey,
-    idempotency: Idempotent,
-    placer: OrderPlacer,
-    admitted: NewOrderAdmitted,
     signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None,
 ) -> Response:
+    idempotency, placer = accept_parts(request)
     if channel not in MAPPERS:
         raise ProblemError(404, f"Unknown channel {channel!r}.")
     if principal.subject != channel:
@@ -66,8 +63,16 @@ async def channel_order(
     assert order.external_id is not None
     customer_id, external_id = order.customer.id, order.external_id
 
-    async def produce() -> StoredResponse:
-        placed = await placer.place(order, customer_id=customer_id, client_order_id=external_id)
+    entry = placer.entry(order, client_order_id=external_id)
+
+    async def produce(duplicate: bool | None) -> StoredResponse:
+        placed = await placer.place(
+            order,
+            customer_id=customer_id,
+            client_order_id=external_id,
+            entry=entry,
+            duplicate=duplicate,
+        )
         public = convert.order_public(placed.order)
         body = schemas.ChannelOrderAccepted(
             order=public, created=placed.created, possible_duplicate=placed.possible_duplicate
@@ -78,6 +83,6 @@ async def channel_order(
             {"Location": public.links["self"]},
         )
 
-    return await idempotency.run(
-        principal.rate_key, key, fingerprint("POST", request.url.path, raw), produce
+    return await idempotency.run_intake(
+        principal.rate_key, key, fingerprint("POST", request.url.path, raw), entry, produce
     )

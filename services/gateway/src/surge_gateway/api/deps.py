@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request, Response
 
 from surge_gateway.admission import AdmissionController
-from surge_gateway.auth import Authenticator, Principal
+from surge_gateway.auth import PURCHASERS, Authenticator, Principal, Role, allow
 from surge_gateway.config import GatewaySettings
 from surge_gateway.downstream import Downstream
-from surge_gateway.idempotency import Idempotency, StoredResponse, fingerprint
+from surge_gateway.idempotency import Idempotency, IntakeEntry, StoredResponse, fingerprint
 from surge_gateway.intake import Placer
 from surge_gateway.problems import ProblemError
 
@@ -21,11 +21,13 @@ __all__ = [
     "Downstreams",
     "IdempotencyKey",
     "Idempotent",
-    "NewOrderAdmitted",
-    "OrderPlacer",
+    "NewOrderChannel",
+    "NewOrderPurchaser",
     "Settings",
+    "accept_parts",
     "ensure_visible",
     "run_once",
+    "run_order_once",
 ]
 
 
@@ -41,20 +43,30 @@ def _state(name: str) -> Any:
 
 Downstreams = Annotated[Downstream, Depends(_state("downstream"))]
 Idempotent = Annotated[Idempotency, Depends(_state("idempotency"))]
-OrderPlacer = Annotated[Placer, Depends(_state("placer"))]
 Admission = Annotated[AdmissionController, Depends(_state("admission"))]
 Settings = Annotated[GatewaySettings, Depends(_state("settings"))]
 Auth = Annotated[Authenticator, Depends(_state("authenticator"))]
 
 
-async def _admit_new_order(request: Request) -> None:
+def _admit_new_order(request: Request) -> None:
     admission: AdmissionController = request.app.state.admission
     admission.precheck()
 
 
-# Declared after the caller's principal: FastAPI solves dependencies before it validates the
+# The caller of a new order, admitted: authentication, role, rate limit, then the admission
+# check, in one dependency (see `allow`). FastAPI solves dependencies before it validates the
 # body, so a shed order costs authentication and this check, no validation or database work.
-NewOrderAdmitted = Annotated[None, Depends(_admit_new_order)]
+NewOrderPurchaser = Annotated[Principal, Depends(allow(*PURCHASERS, then=_admit_new_order))]
+NewOrderChannel = Annotated[Principal, Depends(allow(Role.CHANNEL, then=_admit_new_order))]
+
+
+def accept_parts(request: Request) -> tuple[Idempotency, Placer]:
+    """The idempotency runner and the placer, for the two routes that accept new orders: read
+    here rather than as dependencies, which cost more than the look-up on every order."""
+    state = request.app.state
+    return state.idempotency, state.placer
+
+
 IdempotencyKey = Annotated[
     str,
     Header(
@@ -85,4 +97,22 @@ async def run_once(
     raw = await request.body()
     return await idempotency.run(
         principal.rate_key, key, fingerprint("POST", request.url.path, raw), produce
+    )
+
+
+async def run_order_once(
+    request: Request,
+    principal: Principal,
+    key: str,
+    idempotency: Idempotency,
+    entry: IntakeEntry,
+    produce: Callable[[bool | None], Awaitable[StoredResponse]],
+) -> Response:
+    """`run_once` for a new order: its intake-log entry is recorded with the claim of its key
+    (one database round trip for both), and `produce` gets what the duplicate check found."""
+    raw = await request.body()
+    # scope["path"] is what `request.url.path` parses back out of a whole URL it builds first;
+    # the two accepting routes' paths have nothing to escape, so the fingerprint is the same.
+    return await idempotency.run_intake(
+        principal.rate_key, key, fingerprint("POST", request.scope["path"], raw), entry, produce
     )

@@ -23,11 +23,12 @@ from surge_gateway.api.deps import (
     Downstreams,
     IdempotencyKey,
     Idempotent,
-    NewOrderAdmitted,
-    OrderPlacer,
+    NewOrderPurchaser,
     Settings,
+    accept_parts,
     ensure_visible,
     run_once,
+    run_order_once,
 )
 from surge_gateway.auth import (
     Canceller,
@@ -35,7 +36,6 @@ from surge_gateway.auth import (
     Operator,
     Payer,
     Principal,
-    Purchaser,
 )
 from surge_gateway.downstream import Downstream
 from surge_gateway.idempotency import StoredResponse
@@ -87,12 +87,10 @@ def _customer_id(principal: Principal, body: schemas.OrderCreate) -> str:
 async def place_order(
     body: schemas.OrderCreate,
     request: Request,
-    principal: Purchaser,
-    admitted: NewOrderAdmitted,
+    principal: NewOrderPurchaser,
     key: IdempotencyKey,
-    idempotency: Idempotent,
-    placer: OrderPlacer,
 ) -> Response:
+    idempotency, placer = accept_parts(request)
     customer_id = _customer_id(principal, body)
     # One key per intended order: a retry with another Idempotency-Key but the same external id
     # still reaches the same order (the order service is idempotent on client_order_id).
@@ -100,8 +98,16 @@ async def place_order(
         body.external_id or hashlib.sha256(f"{principal.rate_key}\n{key}".encode()).hexdigest()[:32]
     )
 
-    async def produce() -> StoredResponse:
-        placed = await placer.place(body, customer_id=customer_id, client_order_id=client_order_id)
+    entry = placer.entry(body, client_order_id=client_order_id)
+
+    async def produce(duplicate: bool | None) -> StoredResponse:
+        placed = await placer.place(
+            body,
+            customer_id=customer_id,
+            client_order_id=client_order_id,
+            entry=entry,
+            duplicate=duplicate,
+        )
         public = convert.order_public(placed.order)
         return StoredResponse(
             202 if placed.created else 200,
@@ -109,7 +115,7 @@ async def place_order(
             {"Location": public.links["self"]},
         )
 
-    return await run_once(request, principal, key, idempotency, produce)
+    return await run_order_once(request, principal, key, idempotency, entry, produce)
 
 
 @router.get("", response_model=schemas.OrderPage, summary="List orders, newest first")
