@@ -34,6 +34,8 @@ from surge_platform.logging import get_logger
 from surge_platform.telemetry import PlatformMetrics
 
 __all__ = [
+    "CLIENT_OPTIONS",
+    "SERVER_OPTIONS",
     "STATUS_BY_ERROR",
     "call_timeout",
     "channel",
@@ -167,6 +169,25 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):
         )
 
 
+SERVER_OPTIONS: list[tuple[str, Any]] = [
+    ("grpc.so_reuseport", 0),
+    ("grpc.max_concurrent_streams", 1000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    # Clients ping every 30 s even when idle (`channel()`, the gateway); the default minimum of
+    # 5 min made the server answer GOAWAY "too_many_pings", and every client call in flight at
+    # that moment failed with UNAVAILABLE. The key is the string behind
+    # GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS: grpc ignores keys it does not know,
+    # and "grpc.http2.min_recv_ping_interval_without_data_ms", used here before, is one of them.
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+]
+CLIENT_OPTIONS: list[tuple[str, Any]] = [
+    ("grpc.lb_policy_name", "round_robin"),
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.enable_retries", 1),
+]
+
+
 def create_server(
     metrics: PlatformMetrics, interceptors: Sequence[grpc.aio.ServerInterceptor] = ()
 ) -> tuple[grpc.aio.Server, health_aio.HealthServicer]:
@@ -176,15 +197,7 @@ def create_server(
             _ServerInterceptor(metrics),
             *interceptors,
         ],
-        options=[
-            ("grpc.so_reuseport", 0),
-            ("grpc.max_concurrent_streams", 1000),
-            ("grpc.keepalive_permit_without_calls", 1),
-            # Clients ping every 30 s even when idle (`channel()`, the gateway); the default
-            # minimum of 5 min made the server answer GOAWAY "too_many_pings", and every client
-            # call in flight at that moment failed with UNAVAILABLE.
-            ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
-        ],
+        options=SERVER_OPTIONS,
     )
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
@@ -248,12 +261,7 @@ def channel(target: str) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(
         target,
         interceptors=trace_context_interceptors(),
-        options=[
-            ("grpc.lb_policy_name", "round_robin"),
-            ("grpc.keepalive_time_ms", 30_000),
-            ("grpc.keepalive_permit_without_calls", 1),
-            ("grpc.enable_retries", 1),
-        ],
+        options=CLIENT_OPTIONS,
     )
 
 

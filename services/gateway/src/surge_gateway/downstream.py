@@ -24,7 +24,7 @@ from surge.order.v1 import (
     returns_pb2_grpc,
     rules_pb2_grpc,
 )
-from surge_platform.grpc import trace_context_interceptors
+from surge_platform.grpc import CLIENT_OPTIONS, trace_context_interceptors
 
 from surge_gateway.config import GatewaySettings
 
@@ -121,13 +121,7 @@ class Downstream:
 
 
 def connect(settings: GatewaySettings) -> Downstream:
-    options = [
-        ("grpc.service_config", _service_config()),
-        ("grpc.enable_retries", 1),
-        ("grpc.lb_policy_name", "round_robin"),
-        ("grpc.keepalive_time_ms", 30_000),
-        ("grpc.keepalive_permit_without_calls", 1),
-    ]
+    options = [*CLIENT_OPTIONS, ("grpc.service_config", _service_config())]
     # Traced like every Surge client channel, so one trace runs HTTP -> gRPC -> NATS: the
     # minimal propagator, not the official aio client interceptor, whose client span per call
     # cost CPU and deadline misses under bursts (BENCHMARKS.md).
