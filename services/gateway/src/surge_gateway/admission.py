@@ -21,17 +21,12 @@ than `max_latency` (a starved CPU, a slow disk), cutting to one order in flight 
 away throughput without making anything faster; so a generation only counts as slow when its
 mean was also twice the floor, the fastest generation mean of the last ten to twenty seconds.
 Reads and payments do not go through this gate.
-
-A shed order's Retry-After is `retry_after` plus up to `retry_jitter` seconds, drawn per answer:
-in a flash sale thousands of buyers are shed in the same second, and the same Retry-After for
-all would send them back in one herd a second later, to be shed again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-import random
 import time
 from collections import deque
 from collections.abc import AsyncIterator
@@ -62,12 +57,10 @@ class AdmissionController:
         retry_after: int,
         metrics: GatewayMetrics,
         initial_limit: int = 8,
-        retry_jitter: int = 0,
     ) -> None:
         self.max_in_flight = max_in_flight
         self.max_latency = max_latency
         self.retry_after = retry_after
-        self.retry_jitter = retry_jitter
         self.limit = float(max(1, min(initial_limit, max_in_flight)))
         self.in_flight = 0
         self._generation_start = -math.inf  # orders admitted before it count no more
@@ -126,7 +119,7 @@ class AdmissionController:
         return ProblemError(
             503,
             "The order service is at capacity; retry shortly.",
-            headers={"Retry-After": str(self.retry_after + random.randint(0, self.retry_jitter))},
+            headers={"Retry-After": str(self.retry_after)},
         )
 
     def precheck(self) -> None:

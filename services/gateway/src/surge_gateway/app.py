@@ -122,7 +122,6 @@ def create_app(settings: GatewaySettings, overrides: Overrides | None = None) ->
             max_in_flight=settings.admission_max_in_flight,
             max_latency=settings.admission_max_latency_seconds,
             retry_after=settings.admission_retry_after_seconds,
-            retry_jitter=settings.admission_retry_after_jitter_seconds,
             metrics=metrics,
         )
         app.state.settings = settings

@@ -64,13 +64,6 @@ class GatewaySettings(BaseSettings):
         "the adaptive in-flight limit, past which new orders get 503",
     )
     admission_retry_after_seconds: int = Field(default=1, ge=1, le=60)
-    admission_retry_after_jitter_seconds: int = Field(
-        default=2,
-        ge=0,
-        le=60,
-        description="A shed order's Retry-After is the above plus up to this many seconds, "
-        "drawn per answer, so that a herd shed together does not come back together",
-    )
 
     idempotency_ttl_hours: int = Field(default=24, ge=24, le=24 * 30)
     idempotency_wait_seconds: float = Field(
