@@ -45,8 +45,7 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,30 +66,6 @@ class CannedOrders:
     async def PlaceOrder(self, request: Any, timeout: float) -> Any:  # noqa: N802
         self.calls += 1
         return self.reply
-
-
-@dataclass
-class IndexedIntakeLog:
-    """The intake log's semantics (tests/unit/gateway/fakes.py MemoryIntakeLog), indexed by
-    (phone, SKUs) so a look-up stays O(1) over thousands of orders."""
-
-    rows: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
-    by_phone: dict[tuple[str, str], set[tuple[str, str]]] = field(default_factory=dict)
-
-    async def record(
-        self, channel: str, identity: str, phone_hash: str, skus: str, window: timedelta
-    ) -> bool:
-        seen = self.by_phone.setdefault((phone_hash, skus), set())
-        duplicate = any(key != (channel, identity) for key in seen)
-        if (channel, identity) not in self.rows:
-            self.rows[(channel, identity)] = (phone_hash, skus)
-            seen.add((channel, identity))
-        return duplicate
-
-    async def forget(self, channel: str, identity: str) -> None:
-        found = self.rows.pop((channel, identity), None)
-        if found is not None:
-            self.by_phone[found].discard((channel, identity))
 
 
 def _canned_order() -> Any:
@@ -165,11 +140,12 @@ def serve(profile: str | None, public_key: bytes) -> None:
     from surge_gateway.app import Overrides, create_app
     from surge_gateway.config import DEFAULT_RATE_LIMITS, GatewaySettings
     from surge_gateway.downstream import Downstream
+    from surge_gateway.entrypoints.cli import UVICORN_OPTIONS
     from surge_gateway.idempotency import MemoryIdempotencyStore
     from surge_platform.telemetry import init_tracing
 
     sys.path.insert(0, str(_HERE.parents[1]))  # the repo root, for tests.unit.gateway.fakes
-    from tests.unit.gateway.fakes import MemoryApiKeys, MemoryAuditLog
+    from tests.unit.gateway.fakes import MemoryApiKeys, MemoryAuditLog, MemoryIntakeLog
 
     init_tracing("gateway")  # as `surge-gateway serve`: spans are created, then not sampled
     settings = GatewaySettings(
@@ -191,22 +167,13 @@ def serve(profile: str | None, public_key: bytes) -> None:
             downstream=down,
             idempotency_store=MemoryIdempotencyStore(),
             api_keys=MemoryApiKeys(),
-            intake_log=IndexedIntakeLog(),
+            intake_log=MemoryIntakeLog(),
             audit_log=MemoryAuditLog(),
         ),
     )
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(
-        app,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        proxy_headers=False,
-        log_config=None,
-        backlog=512,
-    )
+    config = uvicorn.Config(app, backlog=512, **UVICORN_OPTIONS)
     server = uvicorn.Server(config)
     import uvloop
 

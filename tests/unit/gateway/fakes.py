@@ -381,22 +381,26 @@ class MemoryApiKeys:
 
 @dataclass
 class MemoryIntakeLog:
-    """Same semantics as PgIntakeLog, without time travel: everything is 'now'."""
+    """Same semantics as PgIntakeLog, without time travel: everything is 'now'. Indexed by
+    (phone, SKUs), so a look-up stays O(1) over the thousands of orders of bench/gateway_app.py."""
 
     rows: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    by_match: dict[tuple[str, str], set[tuple[str, str]]] = field(default_factory=dict)
 
     async def record(
         self, channel: str, identity: str, phone_hash: str, skus: str, window: timedelta
     ) -> bool:
-        duplicate = any(
-            value == (phone_hash, skus) and key != (channel, identity)
-            for key, value in self.rows.items()
-        )
-        self.rows.setdefault((channel, identity), (phone_hash, skus))
+        same = self.by_match.setdefault((phone_hash, skus), set())
+        duplicate = any(key != (channel, identity) for key in same)
+        if (channel, identity) not in self.rows:
+            self.rows[(channel, identity)] = (phone_hash, skus)
+            same.add((channel, identity))
         return duplicate
 
     async def forget(self, channel: str, identity: str) -> None:
-        self.rows.pop((channel, identity), None)
+        found = self.rows.pop((channel, identity), None)
+        if found is not None:
+            self.by_match[found].discard((channel, identity))
 
 
 @dataclass

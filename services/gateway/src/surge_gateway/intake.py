@@ -84,14 +84,13 @@ class Placer:
         *,
         customer_id: str,
         client_order_id: str,
-        entry: IntakeEntry | None = None,
+        entry: IntakeEntry,
         duplicate: bool | None = None,
     ) -> Placed:
         """Admit, flag possible duplicates, and call PlaceOrder (503 when shedding).
 
-        `entry`: `self.entry(order)`, if the caller has it; `duplicate`: what recording it
-        found, when the claim of the order's Idempotency-Key did; None records it here."""
-        entry = entry or self.entry(order, client_order_id=client_order_id)
+        `entry`: `self.entry(order)`; `duplicate`: what recording it found, when the claim of
+        the order's Idempotency-Key did; None records it here."""
         recorded = duplicate is not None
         try:
             async with self.admission.admit():

@@ -14,10 +14,10 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Request, Response
 
 from surge_gateway import convert, schemas
-from surge_gateway.api.deps import IdempotencyKey, NewOrderChannel, accept_parts
+from surge_gateway.api.deps import IdempotencyKey, NewOrderChannel, accept_parts, run_order_once
 from surge_gateway.channels import MAPPERS, MappingError, map_payload
 from surge_gateway.channels.signature import SIGNATURE_HEADER, verify
-from surge_gateway.idempotency import StoredResponse, fingerprint
+from surge_gateway.idempotency import StoredResponse
 from surge_gateway.problems import ProblemError
 
 router = APIRouter(prefix="/v1/channels", tags=["channels"])
@@ -83,6 +83,4 @@ async def channel_order(
             {"Location": public.links["self"]},
         )
 
-    return await idempotency.run_intake(
-        principal.rate_key, key, fingerprint("POST", request.url.path, raw), entry, produce
-    )
+    return await run_order_once(request, principal, key, idempotency, entry, produce)

@@ -15,6 +15,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,10 +23,21 @@ from surge_platform.config import load_settings
 
 from surge_gateway.config import GatewaySettings
 
-__all__ = ["main"]
+__all__ = ["UVICORN_OPTIONS", "main"]
 
 # The roles a user token may carry (surge_gateway.auth.USER_ROLES; kept import-light here so a
 # misconfigured start fails fast, and checked against the enum by the unit tests).
+# How the gateway is served (also by bench/gateway_app.py, so that it measures the same thing).
+UVICORN_OPTIONS: dict[str, Any] = {
+    "loop": "uvloop",
+    "http": "httptools",
+    "lifespan": "on",
+    "access_log": False,
+    # Nothing reads the client address or scheme (rate keys are principals, links are paths):
+    # uvicorn's X-Forwarded-* rewriting would be one more layer per request.
+    "proxy_headers": False,
+    "log_config": None,
+}
 TOKEN_ROLES = ("admin", "customer", "finance", "operator")
 
 
@@ -50,15 +62,8 @@ def _serve() -> None:
         create_app(settings),
         host=settings.http_host,
         port=settings.http_port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        # Nothing reads the client address or scheme (rate keys are principals, links are
-        # paths): uvicorn's X-Forwarded-* rewriting would be one more layer per request.
-        proxy_headers=False,
-        log_config=None,
         timeout_graceful_shutdown=8,
+        **UVICORN_OPTIONS,
     )
 
 
