@@ -99,6 +99,10 @@ image: ## Build the container image (needs a Docker engine; none on the dev mach
 bench-gateway: install ## Benchmark accepted POST /v1/orders on the running local stack
 	$(RUN) python bench/gateway.py
 
+.PHONY: bench-floor
+bench-floor: install ## CPU per use of HTTP, gRPC, PostgreSQL and NATS with no logic (own servers)
+	$(RUN) python bench/floor.py --runs 3
+
 SHAPE ?= steady
 SCENARIO ?= mixed
 DURATION ?= 60

@@ -68,7 +68,7 @@ class CannedOrders:
         return self.reply
 
 
-def _canned_order() -> Any:
+def canned_order() -> Any:
     from surge.common.v1 import common_pb2
     from surge.order.v1 import order_pb2
 
@@ -159,7 +159,7 @@ def serve(profile: str | None, public_key: bytes) -> None:
         # The default limits' shape (two windows for customers) with room for the bench.
         rate_limits={**DEFAULT_RATE_LIMITS, "customer": "100000/second;6000000/minute"},
     )
-    orders = CannedOrders(_canned_order())
+    orders = CannedOrders(canned_order())
     down = Downstream(orders=orders, inventory=None, fulfillment=None, billing=None, health={})
     app = create_app(
         settings,
@@ -220,7 +220,7 @@ def _request(token: str, key: str, phone: str, line1: str) -> bytes:
     return head.encode() + body
 
 
-async def _drive(port: int, requests: list[list[bytes]]) -> dict[int, int]:
+async def drive(port: int, requests: list[list[bytes]]) -> dict[int, int]:
     """One keep-alive connection per worker, each sending its own list in turn."""
     statuses: dict[int, int] = {}
 
@@ -315,7 +315,7 @@ def run_once(
         if principals:  # that many other customers, each seen once, before the clock starts
             warm += _batches(private, principals, concurrency, "p", token_each=True)
         measured = _batches(private, requests, concurrency, "m")
-        done = uvloop.run(_drive(server.port, warm))
+        done = uvloop.run(drive(server.port, warm))
         if py_spy:
             sampler = subprocess.Popen(
                 [
@@ -334,7 +334,7 @@ def run_once(
             time.sleep(2)  # py-spy attaches
         started = server.ask("start")
         wall = time.perf_counter()
-        statuses = uvloop.run(_drive(server.port, measured))
+        statuses = uvloop.run(drive(server.port, measured))
         wall = time.perf_counter() - wall
         cpu = server.ask("stop") - started
     finally:
