@@ -1,7 +1,7 @@
 """Chaos, short version for CI: every fault once while orders flow, then the invariants.
 
 A private stack (loadtest/stack.py: its own PostgreSQL, NATS, services and gateway on free ports
-under tmp_path) so that killing and restarting PostgreSQL or NATS touches nothing else of the
+under `server_dir`) so that killing and restarting PostgreSQL or NATS touches nothing else of the
 session. The seed is printed and kept in the failure message; rerun one with
 `SURGE_CHAOS_SEED=<seed> uv run pytest tests/chaos`. `make chaos` is the long version.
 """
@@ -32,9 +32,9 @@ def test_a_round_of_faults_covers_every_component_once() -> None:
     assert plan_faults(random.Random(1), rounds=1) == faults  # the seed replays the run
 
 
-def test_faults_while_orders_flow_lose_nothing_and_settle(tmp_path: Path) -> None:
+def test_faults_while_orders_flow_lose_nothing_and_settle(tmp_path: Path, server_dir: Path) -> None:
     seed = int(os.environ.get("SURGE_CHAOS_SEED") or random.SystemRandom().randrange(2**32))
-    stack = Stack(tmp_path / "stack")
+    stack = Stack(server_dir / "stack")
     try:
         stack.start()
         result = asyncio.run(

@@ -20,9 +20,9 @@ COMPONENTS = ("postgres", "nats", "order", "inventory", "fulfillment", "billing"
 
 
 @pytest.fixture
-def stack_env(tmp_path: Path) -> dict[str, str]:
+def stack_env(server_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SURGE_")}
-    env["SURGE_DEV_STATE_DIR"] = str(tmp_path / "state")
+    env["SURGE_DEV_STATE_DIR"] = str(server_dir / "state")
     for name in COMPONENTS:
         env[f"SURGE_DEV_{name.upper()}_PORT"] = str(free_port())
     env["SURGE_DEV_METRICS_BASE_PORT"] = str(free_port_block(5))  # uses base + 1..4

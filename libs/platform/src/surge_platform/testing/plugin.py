@@ -5,6 +5,7 @@ Fixtures:
 - `nats_server` (session): a running `NatsServer` with JetStream.
 - `database_url` (test): a fresh, empty database of its own, as a postgresql+asyncpg URL.
 - `nats_prefix` (test): a unique subject/stream prefix so tests sharing NATS never meet.
+- `server_dir` (test): a fresh directory for a test's own servers (PostgreSQL can traverse it).
 
 `SURGE_TEST_BACKEND=containers` starts the same two servers as containers with testcontainers
 (for machines with a Docker engine, e.g. developer laptops); the default, `processes`, needs
@@ -13,6 +14,7 @@ nothing but the wheels. Either way tests see the same `PostgresServer` / `NatsSe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import uuid
@@ -35,11 +37,27 @@ def _backend() -> str:
     return backend
 
 
-@pytest.fixture(scope="session")
-def surge_tmp() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="surge-test-") as root:
+@contextlib.contextmanager
+def _server_root(prefix: str) -> Iterator[Path]:
+    # Not under pytest's tmp_path: PostgreSQL runs as its own user and must traverse every
+    # parent of its data directory, and each pytest session that starts (another engineer's,
+    # in parallel) resets /tmp/pytest-of-<user> to 0700.
+    with tempfile.TemporaryDirectory(prefix=prefix) as root:
         os.chmod(root, 0o755)
         yield Path(root)
+
+
+@pytest.fixture(scope="session")
+def surge_tmp() -> Iterator[Path]:
+    with _server_root("surge-test-") as root:
+        yield root
+
+
+@pytest.fixture
+def server_dir() -> Iterator[Path]:
+    """A fresh directory for one test's own PostgreSQL, NATS or whole stack."""
+    with _server_root("surge-servers-") as root:
+        yield root
 
 
 @pytest.fixture(scope="session")
