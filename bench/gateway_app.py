@@ -16,6 +16,8 @@ stays comparable while other processes use the cores; run it a few times and com
     uv run python bench/gateway_app.py --requests 4000 --concurrency 16
     # A/B: the package as it was, against the working tree
     PYTHONPATH=/tmp/gw-A uv run python bench/gateway_app.py --requests 4000 --runs 5
+    # What a new order refused by admission control (503) costs
+    uv run python bench/gateway_app.py --requests 4000 --runs 3 --shed
     # A busy gateway: 5,000 other customers placed an order in the last minute
     uv run python bench/gateway_app.py --requests 4000 --principals 5000
     # Where the time goes: profile the server's event-loop thread for the measured requests
@@ -135,7 +137,7 @@ async def _call(function: Any) -> None:
     function()
 
 
-def serve(profile: str | None, public_key: bytes) -> None:
+def serve(profile: str | None, public_key: bytes, shed: bool) -> None:
     import uvicorn
     from surge_gateway.app import Overrides, create_app
     from surge_gateway.config import DEFAULT_RATE_LIMITS, GatewaySettings
@@ -184,6 +186,8 @@ def serve(profile: str | None, public_key: bytes) -> None:
         started = loop.create_task(server.serve(sockets=[sock]))
         while not server.started:
             await asyncio.sleep(0.01)
+        if shed:  # admission refuses every new order: what a refusal costs
+            app.state.admission.max_in_flight = 0
         threading.Thread(target=_control, args=(loop, profile), daemon=True).start()
         sys.stdout.write(f"port {sock.getsockname()[1]}\n")
         sys.stdout.flush()
@@ -270,10 +274,12 @@ def _batches(
 
 
 class _Server:
-    def __init__(self, profile: str | None, public: bytes) -> None:
+    def __init__(self, profile: str | None, public: bytes, shed: bool) -> None:
         command = [sys.executable, str(_HERE), "--serve", "--public-key", public.decode()]
         if profile:
             command += ["--profile", profile]
+        if shed:
+            command += ["--shed"]
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
@@ -302,11 +308,12 @@ def run_once(
     profile: str | None,
     py_spy: str | None,
     principals: int = 0,
+    shed: bool = False,
 ) -> float:
     from surge_gateway.keys import generate_keypair
 
     private, public = generate_keypair()
-    server = _Server(profile, public)
+    server = _Server(profile, public, shed)
     sampler: subprocess.Popen[bytes] | None = None
     try:
         import uvloop
@@ -343,8 +350,9 @@ def run_once(
             sampler.wait(30)
         server.close()
     total = sum(statuses.values())
-    if set(statuses) != {202} or set(done) != {202}:
-        raise SystemExit(f"not every order was accepted: {statuses} (warm-up {done})")
+    expected = {503} if shed else {202}
+    if set(statuses) != expected or set(done) != expected:
+        raise SystemExit(f"not every order was answered {expected}: {statuses} (warm-up {done})")
     ms = 1000 * cpu / total
     print(
         f"requests={total} concurrency={concurrency} server_cpu_ms_per_request={ms:.3f} "
@@ -371,11 +379,16 @@ def main() -> None:
         "--py-spy",
         help="sample the server with py-spy (command from $PY_SPY) into this raw (folded) file",
     )
+    parser.add_argument(
+        "--shed",
+        action="store_true",
+        help="admission control refuses every new order: measures what a 503 costs",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--public-key", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.profile, args.public_key.encode())
+        serve(args.profile, args.public_key.encode(), args.shed)
         return
     figures = [
         run_once(
@@ -385,6 +398,7 @@ def main() -> None:
             args.profile,
             args.py_spy,
             args.principals,
+            args.shed,
         )
         for _ in range(args.runs)
     ]

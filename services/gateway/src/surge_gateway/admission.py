@@ -114,7 +114,8 @@ class AdmissionController:
         self._latencies, self._finished, self._reached = 0.0, 0, False
         self._metrics.admission_limit.set(self.limit)
 
-    def _shed(self, reason: str) -> ProblemError:
+    def shed(self, reason: str) -> ProblemError:
+        """Count one new order refused for `reason` and return its 503."""
         self._metrics.shed.labels(reason).inc()
         return ProblemError(
             503,
@@ -122,12 +123,19 @@ class AdmissionController:
             headers={"Retry-After": str(self.retry_after)},
         )
 
+    def refusal(self) -> str | None:
+        """Why a new order arriving now would be shed (the metric's reason), or None."""
+        if self.in_flight >= self.max_in_flight:
+            return "in_flight"
+        if self.in_flight >= self.limit or self._waiters:
+            return "latency"
+        return None
+
     def precheck(self) -> None:
         """Raise 503 if a bound is passed (cheap; call before doing any work for a new order)."""
-        if self.in_flight >= self.max_in_flight:
-            raise self._shed("in_flight")
-        if self.in_flight >= self.limit or self._waiters:
-            raise self._shed("latency")
+        reason = self.refusal()
+        if reason is not None:
+            raise self.shed(reason)
 
     async def _take_slot(self) -> None:
         """A slot now, or the next one to come free within half the latency bound.
@@ -141,7 +149,7 @@ class AdmissionController:
             self.in_flight += 1
             return
         if self.in_flight >= self.max_in_flight:
-            raise self._shed("in_flight")
+            raise self.shed("in_flight")
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
@@ -151,7 +159,7 @@ class AdmissionController:
             raise
         if not waiter.done():
             self._give_up(waiter)
-            raise self._shed("latency")
+            raise self.shed("latency")
 
     def _give_up(self, waiter: asyncio.Future[None]) -> None:
         if waiter.done():  # the slot was handed over already: hand it on

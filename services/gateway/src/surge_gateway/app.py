@@ -42,10 +42,13 @@ from surge_gateway.metrics import GatewayMetrics
 from surge_gateway.observe import Observe
 from surge_gateway.order_events import OrderEvents
 from surge_gateway.ratelimit import RateLimiter
+from surge_gateway.shed import ShedNewOrders
 
 __all__ = ["Overrides", "create_app"]
 
 _log = get_logger("surge.gateway")
+# The routes behind admission control (api/deps.py: NewOrderPurchaser, NewOrderChannel).
+NEW_ORDER_PATHS = ("/v1/orders", "/v1/channels/{channel}/orders")
 
 
 @dataclass
@@ -188,6 +191,8 @@ def create_app(settings: GatewaySettings, overrides: Overrides | None = None) ->
     app.include_router(reports_api.router)
     app.include_router(exports_api.router)
     app.include_router(returns_api.router)
+    # Inside `Observe`, so that shed orders are traced and counted like any other request.
+    app.add_middleware(ShedNewOrders, routes=app.router.routes, paths=NEW_ORDER_PATHS)
     # One pure-ASGI layer opens the SERVER span (continuing the caller's traceparent), so the
     # gRPC calls below it, and the order's whole trace, hang off it; it also counts the request.
     app.add_middleware(

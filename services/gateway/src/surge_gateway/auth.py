@@ -33,6 +33,7 @@ __all__ = [
     "Principal",
     "Role",
     "allow",
+    "api_routes",
     "document_security",
     "hash_api_key",
 ]
@@ -220,13 +221,14 @@ def _guarded(dependant: Dependant) -> bool:
     )
 
 
-def _api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
+def api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
+    """Every APIRoute in `routes`, those of included routers too."""
     for route in routes:
         if isinstance(route, APIRoute):
             yield route
         included = getattr(route, "original_router", None)  # FastAPI >= 0.160 wraps routers
         if included is not None:
-            yield from _api_routes(included.routes)
+            yield from api_routes(included.routes)
 
 
 def document_security(app: FastAPI) -> None:
@@ -240,7 +242,7 @@ def document_security(app: FastAPI) -> None:
         schema = generate()
         if schema is cached:  # patched when it was generated
             return schema
-        guarded = {r.unique_id for r in _api_routes(app.routes) if _guarded(r.dependant)}
+        guarded = {r.unique_id for r in api_routes(app.routes) if _guarded(r.dependant)}
         operations = [op for item in schema.get("paths", {}).values() for op in item.values()]
         for operation in operations:
             if operation.get("operationId") in guarded:

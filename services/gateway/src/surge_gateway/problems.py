@@ -28,6 +28,7 @@ __all__ = [
     "FieldError",
     "Problem",
     "ProblemError",
+    "error_response",
     "http_status_for",
     "install",
     "problem_response",
@@ -157,6 +158,18 @@ def problem_response(
     )
 
 
+def error_response(error: ProblemError, instance: str) -> JSONResponse:
+    return problem_response(
+        error.status,
+        error.detail,
+        title=error.title,
+        errors=error.errors,
+        headers=error.headers,
+        instance=instance,
+        type_=error.type,
+    )
+
+
 def grpc_problem(error: grpc.aio.AioRpcError, instance: str | None = None) -> JSONResponse:
     code = error.code()
     status = http_status_for(code)
@@ -183,15 +196,7 @@ def install(app: FastAPI) -> None:
 
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ProblemError)
-        return problem_response(
-            exc.status,
-            exc.detail,
-            title=exc.title,
-            errors=exc.errors,
-            headers=exc.headers,
-            instance=request.url.path,
-            type_=exc.type,
-        )
+        return error_response(exc, request.url.path)
 
     async def on_grpc(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, grpc.aio.AioRpcError)

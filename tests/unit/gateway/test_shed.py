@@ -1,0 +1,61 @@
+"""While admission control refuses new orders, they are shed before routing and authentication."""
+
+from __future__ import annotations
+
+import asyncio
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support import wait_until
+from tests.unit.gateway.conftest import CHANNEL_KEYS, MakeGateway, idem, order_body
+
+
+async def test_while_shedding_new_orders_get_503_before_anything_else_runs(
+    make_gateway: MakeGateway,
+) -> None:
+    async with make_gateway(admission_max_in_flight=1) as gw:
+        gw.orders.hold = asyncio.Event()
+        customer = gw.auth("customer")
+        first = asyncio.create_task(
+            gw.client.post("/v1/orders", json=order_body(), headers={**customer, **idem()})
+        )
+        await wait_until(lambda: gw.orders.placing == 1, 5, "first order in flight")
+        claimed = len(gw.store.rows)
+
+        anonymous = await gw.client.post("/v1/orders", json=order_body(), headers=idem())
+        webhook = await gw.client.post(
+            "/v1/channels/tmall/orders",
+            content=b"{}",
+            headers={"X-Api-Key": CHANNEL_KEYS["tmall"], **idem()},
+        )
+        for shed in (anonymous, webhook):
+            assert shed.status_code == 503, shed.text
+            assert shed.headers["retry-after"] == "1"
+            assert shed.headers["content-type"] == "application/problem+json"
+            problem = shed.json()
+            assert problem["status"] == 503
+            assert problem["instance"] == shed.request.url.path
+        # Nothing ran behind the layer: no second order placed, no key claimed.
+        assert gw.orders.placing == 1
+        assert len(gw.store.rows) == claimed
+        # Reads go through while new orders are shed, the list on the same path too.
+        assert (await gw.client.get("/v1/orders", headers=customer)).status_code == 200
+
+        gw.orders.hold.set()
+        assert (await first).status_code == 202
+        # Once nothing is shed, the request is authenticated as before.
+        assert (
+            await gw.client.post("/v1/orders", json=order_body(), headers=idem())
+        ).status_code == 401
+
+        metrics = (await gw.client.get("/metrics")).text
+        assert 'surge_gateway_shed_total{reason="in_flight"} 2.0' in metrics
+        counted = {
+            (sample.labels["route"], sample.labels["status"]): sample.value
+            for family in text_string_to_metric_families(metrics)
+            if family.name == "surge_gateway_http_requests"
+            for sample in family.samples
+            if sample.name.endswith("_total") and sample.labels["method"] == "POST"
+        }
+        assert counted[("/v1/orders", "503")] == 1
+        assert counted[("/v1/channels/{channel}/orders", "503")] == 1
