@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -16,6 +17,7 @@ from surge_gateway.downstream import Downstream
 from surge_gateway.idempotency import MemoryIdempotencyStore
 from surge_gateway.keys import generate_keypair, make_token
 
+from tests.support import wait_until
 from tests.unit.gateway.fakes import (
     MemoryApiKeys,
     MemoryAuditLog,
@@ -128,3 +130,12 @@ def order_body(**overrides: Any) -> dict[str, Any]:
 
 def idem() -> dict[str, str]:
     return {"Idempotency-Key": uuid.uuid4().hex}
+
+
+async def place_held_order(gw: Gateway) -> asyncio.Task[httpx.Response]:
+    """A customer's new order, in flight until the test sets `gw.orders.hold`."""
+    gw.orders.hold = asyncio.Event()
+    headers = {**gw.auth("customer"), **idem()}
+    placing = asyncio.create_task(gw.client.post("/v1/orders", json=order_body(), headers=headers))
+    await wait_until(lambda: gw.orders.placing == 1, 5, "an order in flight")
+    return placing

@@ -13,7 +13,7 @@ from surge_gateway.problems import ProblemError
 from surge_gateway.ratelimit import RateCounters
 
 from tests.support import wait_until
-from tests.unit.gateway.conftest import MakeGateway, idem, order_body
+from tests.unit.gateway.conftest import MakeGateway, idem, order_body, place_held_order
 
 
 async def test_a_principal_over_its_limit_gets_429_with_retry_after(
@@ -59,12 +59,8 @@ async def test_new_orders_are_shed_when_too_many_are_in_flight(
     make_gateway: MakeGateway,
 ) -> None:
     async with make_gateway(admission_max_in_flight=1) as gw:
-        gw.orders.hold = asyncio.Event()
+        first = await place_held_order(gw)
         customer = gw.auth("customer")
-        first = asyncio.create_task(
-            gw.client.post("/v1/orders", json=order_body(), headers={**customer, **idem()})
-        )
-        await wait_until(lambda: gw.orders.placing == 1, 5, "first order in flight")
         shed = await gw.client.post("/v1/orders", json=order_body(), headers={**customer, **idem()})
         assert shed.status_code == 503
         assert shed.headers["retry-after"] == "1"

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import wait_until
-from tests.unit.gateway.conftest import CHANNEL_KEYS, MakeGateway, idem, order_body
+from tests.unit.gateway.conftest import (
+    CHANNEL_KEYS,
+    MakeGateway,
+    idem,
+    order_body,
+    place_held_order,
+)
 
 
 async def test_while_shedding_new_orders_get_503_before_anything_else_runs(
     make_gateway: MakeGateway,
 ) -> None:
     async with make_gateway(admission_max_in_flight=1) as gw:
-        gw.orders.hold = asyncio.Event()
+        first = await place_held_order(gw)
         customer = gw.auth("customer")
-        first = asyncio.create_task(
-            gw.client.post("/v1/orders", json=order_body(), headers={**customer, **idem()})
-        )
-        await wait_until(lambda: gw.orders.placing == 1, 5, "first order in flight")
         claimed = len(gw.store.rows)
 
         anonymous = await gw.client.post("/v1/orders", json=order_body(), headers=idem())
