@@ -29,7 +29,16 @@ from typing import Any
 import httpx
 
 from loadtest import checker
-from loadtest.common import Buyer, Ledger, Manifest, Tokens, address, read_ledger, say
+from loadtest.common import (
+    Buyer,
+    Ledger,
+    Manifest,
+    Tokens,
+    address,
+    clear_run_files,
+    read_ledger,
+    say,
+)
 from loadtest.sampler import MetricsSampler
 from loadtest.setup import prepare
 from loadtest.stack import SERVICES, Stack
@@ -172,6 +181,7 @@ async def run_chaos(
         prepare, stack.host, tokens, channel_keys={"tmall": stack.channel_key}
     )
     manifest.save(out / "manifest.json")
+    clear_run_files(out)
     ledger = Ledger(out / "ledger.jsonl")
     sampler = MetricsSampler(stack.metrics_urls(), out / "samples.csv", interval=1)
     sampler.start()

@@ -85,6 +85,13 @@ class Ledger:
         self._file.close()
 
 
+def clear_run_files(out: Path) -> None:
+    """Remove what a run appends to in `out`. An earlier run's lines there would be checked
+    against this run's stack (its orders reported lost) and counted in this run's figures."""
+    for name in ("ledger.jsonl", "client_latencies.csv", "client_started.txt"):
+        (out / name).unlink(missing_ok=True)
+
+
 def read_ledger(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []

@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from loadtest import checker, report
-from loadtest.common import Tokens, default_host, default_key_dir, read_ledger, say
+from loadtest.common import (
+    Tokens,
+    clear_run_files,
+    default_host,
+    default_key_dir,
+    read_ledger,
+    say,
+)
 from loadtest.plan import spike_plan
 from loadtest.sampler import MetricsSampler, devstack_metrics_urls, reachable
 from loadtest.setup import channel_key_from_stack, prepare
@@ -153,6 +160,7 @@ def run(args: argparse.Namespace) -> Outcome:
         channel_keys=keys,
     )
     manifest.save(out / "manifest.json")
+    clear_run_files(out)
     (out / "ledger.jsonl").touch()
     urls = dict(enumerate(args.metrics)) if args.metrics else devstack_metrics_urls()
     sampler = MetricsSampler(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from loadtest.checker import CheckResult, _check_flash, _check_stock
-from loadtest.common import Manifest
+from loadtest.common import Ledger, Manifest, clear_run_files, read_ledger
 
 
 def order(status: str, sku: str, quantity: int, customer: str = "c1") -> dict[str, Any]:
@@ -71,3 +72,15 @@ def test_a_flash_sale_that_sold_exactly_its_stock_within_limits_passes() -> None
     _check_flash(result, manifest, details)
 
     assert result.ok, result.violations
+
+
+def test_a_run_in_a_used_out_dir_starts_with_an_empty_ledger(tmp_path: Path) -> None:
+    earlier = Ledger(tmp_path / "ledger.jsonl")
+    earlier.record("accepted", "order-of-an-earlier-run")
+    earlier.close()
+    (tmp_path / "client_latencies.csv").write_text("1,202,15.0\n")
+
+    clear_run_files(tmp_path)
+
+    assert read_ledger(tmp_path / "ledger.jsonl") == []
+    assert not (tmp_path / "client_latencies.csv").exists()
