@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from prometheus_client.parser import text_string_to_metric_families
+import asyncio
+from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+from surge_gateway.idempotency import Claim, MemoryIdempotencyStore
+
+from tests.support import wait_until
 from tests.unit.gateway.conftest import (
     CHANNEL_KEYS,
     MakeGateway,
@@ -58,3 +63,49 @@ async def test_while_shedding_new_orders_get_503_before_anything_else_runs(
         }
         assert counted[("/v1/orders", "503")] == 1
         assert counted[("/v1/channels/{channel}/orders", "503")] == 1
+
+
+class SlowClaims(MemoryIdempotencyStore):
+    """Claims wait until the test lets them through, as on a saturated connection pool."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open = asyncio.Event()
+        self.waiting = 0
+
+    async def claim(self, *args: Any, **kwargs: Any) -> Claim:
+        self.waiting += 1
+        await self.open.wait()
+        return await super().claim(*args, **kwargs)
+
+
+async def test_a_herd_waiting_for_its_claims_is_bounded_and_the_rest_is_shed(
+    make_gateway: MakeGateway,
+) -> None:
+    store = SlowClaims()
+    async with make_gateway(store=store) as gw:
+        herd = [
+            asyncio.create_task(
+                gw.client.post(
+                    "/v1/orders",
+                    json=order_body(),
+                    headers={**gw.auth("customer", f"buyer-{i}"), **idem()},
+                )
+            )
+            for i in range(40)
+        ]
+        # 8 is the starting limit: twice that and 8 more may wait inside; the rest is shed.
+        await wait_until(lambda: sum(t.done() for t in herd) == 16, 5, "the excess shed")
+        assert store.waiting == 24
+        assert {t.result().status_code for t in herd if t.done()} == {503}
+        admission = gw.app.state.admission
+        assert admission.entered == 24
+
+        store.open.set()
+        statuses = [(await t).status_code for t in herd]
+        # The 24 inside are placed, but for any that time out waiting for one of the 8 slots.
+        assert set(statuses) == {202, 503}
+        assert statuses.count(202) >= 8
+        assert admission.entered == 0
+        metrics = (await gw.client.get("/metrics")).text
+        assert 'surge_gateway_shed_total{reason="queue"} 16.0' in metrics

@@ -6,6 +6,10 @@ on. Refused through FastAPI (routing, authentication, the rate limit, the depend
 precheck, the problem handler) a new order cost the gateway 0.72 ms of CPU; refused here,
 0.17 ms (`bench/gateway_app.py --requests 3000 --runs 3 --shed`, medians).
 
+It also counts the new orders inside the app (`AdmissionController.entered`): an order waiting
+for the connection pool to claim its Idempotency-Key is not yet in flight, and a herd would
+otherwise queue there unbounded (admission.py says more).
+
 The answer is admission control's own: 503 problem+json with Retry-After, counted in
 `surge_gateway_shed_total` and under the route's template in the request metrics. It comes
 before authentication, so while the gateway sheds, a POST without valid credentials also gets
@@ -42,18 +46,29 @@ class ShedNewOrders:
             raise ValueError(f"no POST route for {sorted(wanted - {r.path for r in self._routes})}")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            admission: AdmissionController | None = getattr(scope["app"].state, "admission", None)
-            reason = admission.refusal() if admission is not None else None
-            if reason is not None:
-                route = self._route_of(scope["path"])
-                if route is not None:
-                    assert admission is not None
-                    scope["route"] = route  # the request metrics label it by its template
-                    response = error_response(admission.shed(reason), scope["path"])
-                    await response(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
+        route = (
+            self._route_of(scope["path"])
+            if scope["type"] == "http" and scope["method"] == "POST"
+            else None
+        )
+        admission: AdmissionController | None = (
+            getattr(scope["app"].state, "admission", None) if route is not None else None
+        )
+        if route is None or admission is None:
+            await self.app(scope, receive, send)
+            return
+        admission.entered += (
+            1  # before the check, so that it counts this order as the precheck does
+        )
+        try:
+            reason = admission.refusal()
+            if reason is None:
+                await self.app(scope, receive, send)
+                return
+            scope["route"] = route  # the request metrics label it by its template
+            await error_response(admission.shed(reason), scope["path"])(scope, receive, send)
+        finally:
+            admission.entered -= 1
 
     def _route_of(self, path: str) -> APIRoute | None:
         for route in self._routes:
