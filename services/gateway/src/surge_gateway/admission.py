@@ -37,8 +37,6 @@ import asyncio
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from surge_gateway.metrics import GatewayMetrics
 from surge_gateway.problems import ProblemError
@@ -187,16 +185,31 @@ class AdmissionController:
         else:
             self.in_flight -= 1
 
-    @asynccontextmanager
-    async def admit(self) -> AsyncIterator[None]:
-        """Hold a slot for one order being placed, or raise 503 if a bound is passed."""
-        await self._take_slot()
-        binding = self.in_flight + 1 > self.limit
-        self._metrics.place_order_in_flight.set(self.in_flight)
-        started = time.monotonic()
-        try:
-            yield
-        finally:
-            self._free_slot()
-            self._metrics.place_order_in_flight.set(self.in_flight)
-            self.record(started, time.monotonic(), binding=binding)
+    def admit(self) -> _Admission:
+        """Hold a slot for one order being placed, or raise 503 if a bound is passed:
+        `async with controller.admit(): ...`."""
+        return _Admission(self)
+
+
+class _Admission:
+    """One order's slot. (A class, not @asynccontextmanager: this runs on every order.)"""
+
+    __slots__ = ("_binding", "_controller", "_started")
+
+    def __init__(self, controller: AdmissionController) -> None:
+        self._controller = controller
+        self._binding = False
+        self._started = 0.0
+
+    async def __aenter__(self) -> None:
+        controller = self._controller
+        await controller._take_slot()
+        self._binding = controller.in_flight + 1 > controller.limit
+        controller._metrics.place_order_in_flight.set(controller.in_flight)
+        self._started = time.monotonic()
+
+    async def __aexit__(self, kind: object, error: BaseException | None, tb: object) -> None:
+        controller = self._controller
+        controller._free_slot()
+        controller._metrics.place_order_in_flight.set(controller.in_flight)
+        controller.record(self._started, time.monotonic(), binding=self._binding)

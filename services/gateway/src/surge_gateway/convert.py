@@ -118,28 +118,33 @@ def _order_fields(o: order_pb2.Order) -> dict[str, Any]:
             "cancel": f"/v1/orders/{o.id}/cancel",
             "payments": f"/v1/orders/{o.id}/payments",
         },
-        "pricing": [line_pricing(p) for p in o.line_pricing],
+        "pricing": [_line_pricing_fields(p) for p in o.line_pricing],
     }
 
 
 def line_pricing(p: promotions_pb2.OrderLinePricing) -> schemas.LinePricing:
-    return schemas.LinePricing(
-        sku=p.sku,
-        quantity=p.quantity,
-        gift_quantity=p.gift_quantity,
-        list_unit_price=money(p.list_unit_price),
-        list_amount=money(p.list_amount),
-        adjustments=[
-            schemas.Adjustment(
-                kind=a.kind,
-                promotion_id=_opt(a.promotion_id),
-                code=_opt(a.code),
-                amount=money(a.amount),
-            )
+    return schemas.LinePricing.model_validate(_line_pricing_fields(p))
+
+
+def _line_pricing_fields(p: promotions_pb2.OrderLinePricing) -> dict[str, Any]:
+    # Plain dicts, as in `_order_fields`: validated once with the order that carries them.
+    return {
+        "sku": p.sku,
+        "quantity": p.quantity,
+        "gift_quantity": p.gift_quantity,
+        "list_unit_price": _money(p.list_unit_price),
+        "list_amount": _money(p.list_amount),
+        "adjustments": [
+            {
+                "kind": a.kind,
+                "promotion_id": _opt(a.promotion_id),
+                "code": _opt(a.code),
+                "amount": _money(a.amount),
+            }
             for a in p.adjustments
         ],
-        final_amount=money(p.final_amount),
-    )
+        "final_amount": _money(p.final_amount),
+    }
 
 
 def saga(s: order_pb2.Saga) -> schemas.Saga:

@@ -13,6 +13,7 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from opentelemetry import propagate
 from surge.billing.v1 import billing_pb2_grpc, credit_notes_pb2_grpc, finance_pb2_grpc
 from surge.fulfillment.v1 import fulfillment_pb2_grpc
 from surge.inventory.v1 import inventory_pb2_grpc
@@ -120,6 +121,23 @@ class Downstream:
             await channel.close()
 
 
+class _Traced:
+    """A unary method called with the caller's trace context in its metadata, as the channel
+    interceptors (`trace_context_interceptors`) would add it."""
+
+    __slots__ = ("_call",)
+
+    def __init__(self, call: grpc.aio.UnaryUnaryMultiCallable[Any, Any]) -> None:
+        self._call = call
+
+    def __call__(
+        self, request: Any, *, metadata: tuple[tuple[str, str], ...] = (), **kwargs: Any
+    ) -> grpc.aio.UnaryUnaryCall[Any, Any]:
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        return self._call(request, metadata=(*metadata, *carrier.items()), **kwargs)
+
+
 def connect(settings: GatewaySettings) -> Downstream:
     options = [*CLIENT_OPTIONS, ("grpc.service_config", _service_config())]
     # Traced like every Surge client channel, so one trace runs HTTP -> gRPC -> NATS: the
@@ -136,15 +154,21 @@ def connect(settings: GatewaySettings) -> Downstream:
         name: grpc.aio.insecure_channel(addr, options=options, interceptors=interceptors)
         for name, addr in addresses.items()
     }
+    orders: Any = order_pb2_grpc.OrderServiceStub(channels["order"])
+    # PlaceOrder (every accepted order) goes on a channel without interceptors and carries the
+    # trace context itself: grpc.aio runs an intercepted call as a second task wrapping the real
+    # one, ~0.05-0.1 ms of client CPU per call (measured with a trivial server).
+    accept = grpc.aio.insecure_channel(settings.order_addr, options=options)
+    orders.PlaceOrder = _Traced(order_pb2_grpc.OrderServiceStub(accept).PlaceOrder)
     return Downstream(
-        orders=order_pb2_grpc.OrderServiceStub(channels["order"]),
+        orders=orders,
         inventory=inventory_pb2_grpc.InventoryServiceStub(channels["inventory"]),
         fulfillment=fulfillment_pb2_grpc.FulfillmentServiceStub(channels["fulfillment"]),
         billing=billing_pb2_grpc.BillingServiceStub(channels["billing"]),
         health={name: health_pb2_grpc.HealthStub(ch) for name, ch in channels.items()},
         timeout=settings.grpc_timeout_seconds,
         place_timeout=settings.place_order_timeout_seconds,
-        channels=list(channels.values()),
+        channels=[*channels.values(), accept],
         operations={
             name: operations_pb2_grpc.OperationsServiceStub(ch) for name, ch in channels.items()
         },

@@ -23,12 +23,19 @@ _TERMS = {
 }
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _ts(at: datetime | None) -> Timestamp | None:
     if at is None:
         return None
-    stamp = Timestamp()
-    stamp.FromDatetime(at)
-    return stamp
+    if at.tzinfo is None:  # naive means UTC, as FromDatetime reads it
+        stamp = Timestamp()
+        stamp.FromDatetime(at)
+        return stamp
+    # FromDatetime's arithmetic, a third of its CPU (an order reply carries about seven).
+    since = at - _EPOCH
+    return Timestamp(seconds=since.days * 86_400 + since.seconds, nanos=since.microseconds * 1000)
 
 
 def _money(amount: int, currency: str) -> common_pb2.Money:

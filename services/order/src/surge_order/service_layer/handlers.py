@@ -156,7 +156,7 @@ async def place_order(
         alone = (outcome is None or outcome.records_nothing) and placement.redeems_nothing
         created = await orchestrator.start(uow, order, saga, now, alone=alone)
         if created:
-            if screening is not None and outcome is not None:
+            if screening is not None and outcome is not None and not outcome.records_nothing:
                 await screening.record(uow, order, outcome, now)
             await promotions.redeem(uow, order, placement)
             await uow.commit()
