@@ -57,9 +57,8 @@ class ShedNewOrders:
         if route is None or admission is None:
             await self.app(scope, receive, send)
             return
-        admission.entered += (
-            1  # before the check, so that it counts this order as the precheck does
-        )
+        # Counted before the check, so that this layer counts the order as the precheck does.
+        admission.entered += 1
         try:
             reason = admission.refusal()
             if reason is None:
