@@ -109,3 +109,21 @@ async def test_a_herd_waiting_for_its_claims_is_bounded_and_the_rest_is_shed(
         assert admission.entered == 0
         metrics = (await gw.client.get("/metrics")).text
         assert 'surge_gateway_shed_total{reason="queue"} 16.0' in metrics
+
+
+async def test_repeats_of_a_key_inside_are_not_shed_as_a_queue(make_gateway: MakeGateway) -> None:
+    store = SlowClaims()
+    async with make_gateway(store=store, rate_limits={"customer": "1000/second"}) as gw:
+        headers = {**gw.auth("customer"), **idem()}
+        repeats = [
+            asyncio.create_task(gw.client.post("/v1/orders", json=order_body(), headers=headers))
+            for _ in range(40)
+        ]
+        await wait_until(lambda: store.waiting == 40, 5, "every repeat inside")
+        assert gw.app.state.admission.entered == 40
+
+        store.open.set()
+        responses = [await t for t in repeats]
+        assert {r.status_code for r in responses} == {202}
+        assert len({r.content for r in responses}) == 1
+        assert gw.orders.place_calls == 1

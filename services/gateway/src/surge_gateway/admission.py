@@ -24,7 +24,8 @@ first second of a flash sale) all of them passed the precheck before the first r
 core; flash sale accept p99 6-8 s in the median second). So `entered` counts the new orders
 inside the app from the front door (`surge_gateway.shed`) to their answer, and more than
 `2 * limit + 8` of them sheds the next ("queue"): room for the orders at the limit, as many
-claiming or completing, and a few more.
+claiming or completing, and a few more. A repeat of an Idempotency-Key already inside is not
+shed for that: it waits for the first and gets its answer, as the idempotency contract says.
 
 Shedding only helps when latency comes from queueing. When even an unqueued order takes longer
 than `max_latency` (a starved CPU, a slow disk), cutting to one order in flight would throw
@@ -139,9 +140,11 @@ class AdmissionController:
             return "in_flight"
         if self.in_flight >= self.limit or self._waiters:
             return "latency"
-        if self.entered > 2 * self.limit + _ENTRY_ROOM:
-            return "queue"
         return None
+
+    def crowded(self) -> bool:
+        """Too many new orders inside the app (`entered`, counted by `surge_gateway.shed`)."""
+        return self.entered > 2 * self.limit + _ENTRY_ROOM
 
     def precheck(self) -> None:
         """Raise 503 if a bound is passed (cheap; call before doing any work for a new order)."""

@@ -6,9 +6,10 @@ on. Refused through FastAPI (routing, authentication, the rate limit, the depend
 precheck, the problem handler) a new order cost the gateway 0.72 ms of CPU; refused here,
 0.17 ms (`bench/gateway_app.py --requests 3000 --runs 3 --shed`, medians).
 
-It also counts the new orders inside the app (`AdmissionController.entered`): an order waiting
-for the connection pool to claim its Idempotency-Key is not yet in flight, and a herd would
-otherwise queue there unbounded (admission.py says more).
+It also counts the new orders inside the app (`AdmissionController.entered`) and sheds past
+`crowded()`: an order claiming its Idempotency-Key is not yet in flight, and a herd would
+otherwise queue there unbounded (admission.py says more). A repeat of a key that is inside is
+let through: the idempotency contract answers every repeat with the first's response.
 
 The answer is admission control's own: 503 problem+json with Retry-After, counted in
 `surge_gateway_shed_total` and under the route's template in the request metrics. It comes
@@ -33,6 +34,13 @@ from surge_gateway.problems import error_response
 __all__ = ["ShedNewOrders"]
 
 
+def _idempotency_key(headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    for name, value in headers:
+        if name == b"idempotency-key":
+            return value
+    return None
+
+
 class ShedNewOrders:
     """A pure-ASGI layer in front of the routes named in `paths` (POST only)."""
 
@@ -44,6 +52,9 @@ class ShedNewOrders:
         ]
         if {r.path for r in self._routes} != wanted:
             raise ValueError(f"no POST route for {sorted(wanted - {r.path for r in self._routes})}")
+        # Idempotency-Key values of the new orders inside, with how many carry each: a repeat
+        # of one waits for the first instead of adding to the queue.
+        self._keys_inside: dict[bytes, int] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = (
@@ -59,8 +70,14 @@ class ShedNewOrders:
             return
         # Counted before the check, so that this layer counts the order as the precheck does.
         admission.entered += 1
+        key = _idempotency_key(scope["headers"])
+        repeat = key is not None and key in self._keys_inside
+        if key is not None:
+            self._keys_inside[key] = self._keys_inside.get(key, 0) + 1
         try:
             reason = admission.refusal()
+            if reason is None and not repeat and admission.crowded():
+                reason = "queue"
             if reason is None:
                 await self.app(scope, receive, send)
                 return
@@ -68,6 +85,10 @@ class ShedNewOrders:
             await error_response(admission.shed(reason), scope["path"])(scope, receive, send)
         finally:
             admission.entered -= 1
+            if key is not None:
+                left = self._keys_inside.pop(key) - 1
+                if left:
+                    self._keys_inside[key] = left
 
     def _route_of(self, path: str) -> APIRoute | None:
         for route in self._routes:
