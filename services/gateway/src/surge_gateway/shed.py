@@ -68,7 +68,7 @@ class ShedNewOrders:
         if route is None or admission is None:
             await self.app(scope, receive, send)
             return
-        # Counted before the check, so that this layer counts the order as the precheck does.
+        # Counted before the check, so that the bound includes this order.
         admission.entered += 1
         key = _idempotency_key(scope["headers"])
         repeat = key is not None and key in self._keys_inside
